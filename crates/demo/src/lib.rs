@@ -1,0 +1,1 @@
+//! Deterministic generator of realistic multi-tier supply-chain EPCIS 2.0 data

@@ -1,0 +1,1 @@
+//! document module (owned by its workstream).

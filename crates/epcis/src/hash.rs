@@ -1,0 +1,1 @@
+//! hash module (owned by its workstream).

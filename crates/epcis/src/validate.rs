@@ -1,0 +1,1 @@
+//! validate module (owned by its workstream).

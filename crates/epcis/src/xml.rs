@@ -1,0 +1,1 @@
+//! xml module (owned by its workstream).

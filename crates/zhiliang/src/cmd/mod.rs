@@ -1,0 +1,2 @@
+//! One module per subcommand family. Each exposes clap `Args` structs with
+//! `fn run(self) -> anyhow::Result<()>`; `main.rs` only wires them.
