@@ -21,11 +21,13 @@ pub mod epc;
 pub mod error;
 pub mod key;
 pub mod pct;
+pub mod translate;
 
 pub use dl::{DlMode, DlParts};
 pub use epc::{EpcScheme, EpcUrn, UrnKind};
 pub use error::Gs1Error;
 pub use key::{KeyPath, KeyType};
+pub use translate::{dl_to_epc_class_urn, dl_to_epc_urn, epc_urn_to_dl, key_path_to_epc_urn};
 
 /// Host of canonical Digital Links.
 pub const CANONICAL_HOST: &str = "https://id.gs1.org";

@@ -1,6 +1,7 @@
 //! Integration tests of the gs1 crate against the reference data.
 
 mod canonical;
+mod translate;
 
 /// Path of a file under the shared reference data.
 pub fn reference(path: &str) -> String {
