@@ -20,6 +20,7 @@ pub mod dl;
 pub mod epc;
 pub mod error;
 pub mod key;
+pub mod lint;
 pub mod pct;
 pub mod translate;
 
