@@ -219,7 +219,7 @@ fn cset64(d: &[u8]) -> R {
         "GS1_LINTER_INVALID_CSET64_CHARACTER",
     )?;
     let pad = d.len() - n;
-    if pad > 0 && (n == 0 || pad > 2 || d.len() % 3 != 0) {
+    if pad > 0 && (n == 0 || pad > 2 || !d.len().is_multiple_of(3)) {
         return err("GS1_LINTER_INVALID_CSET64_PADDING", n, pad);
     }
     Ok(())
@@ -306,11 +306,11 @@ fn date(d: &[u8], full_year: bool, day_zero_ok: bool) -> R {
         return err("GS1_LINTER_ILLEGAL_MONTH", y, 2);
     }
     let leap = if full_year {
-        (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+        (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400)
     } else {
         // Two-digit years fall in a 100-year window around the present: within it every year
         // divisible by four is a leap year (2000 included).
-        year % 4 == 0
+        year.is_multiple_of(4)
     };
     let max = match month {
         2 if leap => 29,
