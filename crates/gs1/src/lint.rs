@@ -325,7 +325,7 @@ fn date(d: &[u8], full_year: bool, day_zero_ok: bool) -> R {
 }
 
 fn pieceoftotal(d: &[u8]) -> R {
-    if d.is_empty() || d.len() % 2 != 0 {
+    if d.is_empty() || !d.len().is_multiple_of(2) {
         return err("GS1_LINTER_INVALID_LENGTH_FOR_PIECE_OF_TOTAL", 0, d.len());
     }
     digits(d)?;
