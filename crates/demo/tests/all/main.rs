@@ -1,0 +1,2 @@
+//! Integration tests of the demo generator.
+mod generate;
