@@ -20,15 +20,19 @@ pub mod dl;
 pub mod epc;
 pub mod error;
 pub mod key;
+pub mod keys;
 pub mod lint;
 pub mod pct;
 pub mod translate;
+pub mod uscc;
 
 pub use dl::{DlMode, DlParts};
 pub use epc::{EpcScheme, EpcUrn, UrnKind};
 pub use error::Gs1Error;
 pub use key::{KeyPath, KeyType};
+pub use keys::{Gdti, Giai, Gln, Grai, Gsrn, Gtin, Lot, Serial, Sscc};
 pub use translate::{dl_to_epc_class_urn, dl_to_epc_urn, epc_urn_to_dl, key_path_to_epc_urn};
+pub use uscc::Uscc;
 
 /// Host of canonical Digital Links.
 pub const CANONICAL_HOST: &str = "https://id.gs1.org";

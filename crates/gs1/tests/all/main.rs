@@ -1,6 +1,7 @@
 //! Integration tests of the gs1 crate against the reference data.
 
 mod canonical;
+mod keys;
 mod linters;
 mod translate;
 
