@@ -1,0 +1,318 @@
+//! Every table cell against the reference CSV files (the counts are asserted too).
+
+use sampling::plans::{
+    self, Aql, CodeLetter, Inspection, Level, MasterCell, PlanRequest, Scheme, Standard,
+    code_letter, double_plan, single_plan,
+};
+use sampling::tables;
+
+use crate::{read, u};
+
+fn letter(s: &str) -> CodeLetter {
+    CodeLetter::parse(s).expect("letter")
+}
+
+fn severity(s: &str) -> Inspection {
+    Inspection::parse(s).expect("severity")
+}
+
+#[test]
+fn table1_code_letters_all_105_cells_and_boundaries() {
+    let rows = read("iso2859_1_table1_code_letters.csv");
+    assert_eq!(rows.len(), tables::TABLE1.len());
+    let mut cells = 0;
+    for (row, (min, max, letters)) in rows.iter().zip(tables::TABLE1.iter()) {
+        let lot_min = row["lot_min"].parse::<f64>().unwrap() as u64;
+        assert_eq!(lot_min, *min);
+        let lot_max = if row["lot_max"].is_empty() {
+            None
+        } else {
+            Some(row["lot_max"].parse::<f64>().unwrap() as u64)
+        };
+        assert_eq!(lot_max.unwrap_or(0), *max);
+        for (i, level) in Level::ALL.iter().enumerate() {
+            let want = letter(&row[level.as_str()]);
+            assert_eq!(letters[i], want, "const at {lot_min} {}", level.as_str());
+            // look-up at both ends of the lot-size range
+            assert_eq!(code_letter(lot_min, *level).unwrap(), want);
+            let hi = lot_max.unwrap_or(10_000_000);
+            assert_eq!(code_letter(hi, *level).unwrap(), want);
+            cells += 1;
+        }
+    }
+    assert_eq!(cells, 105);
+    assert!(code_letter(1, Level::II).is_err());
+}
+
+#[test]
+fn sample_sizes_per_code_letter_all_cells() {
+    let rows = read("z14_code_letter_sample_sizes.csv");
+    let mut cells = 0;
+    for r in &rows {
+        let l = letter(&r["code_letter"]);
+        if l == CodeLetter::S {
+            assert_eq!(
+                plans::master_sample_size(l) as u64,
+                u(r, "n_single_tightened")
+            );
+            cells += 1;
+            continue;
+        }
+        assert_eq!(
+            tables::SAMPLE_SIZE_NORMAL[l.index()] as u64,
+            u(r, "n_single_normal")
+        );
+        assert_eq!(
+            tables::SAMPLE_SIZE_NORMAL[l.index()] as u64,
+            u(r, "n_single_tightened")
+        );
+        assert_eq!(
+            tables::SAMPLE_SIZE_REDUCED[l.index()] as u64,
+            u(r, "n_single_reduced_z14")
+        );
+        cells += 3;
+    }
+    assert_eq!(cells, 16 * 3 + 1);
+}
+
+fn check_master(
+    file: &str,
+    table: &[(CodeLetter, u32, [MasterCell; 26])],
+    rows_expected: usize,
+) -> usize {
+    let rows = read(file);
+    assert_eq!(rows.len(), rows_expected);
+    assert_eq!(table.len(), rows_expected);
+    let mut cells = 0;
+    for (r, (l, n, cs)) in rows.iter().zip(table) {
+        assert_eq!(*l, letter(&r["code_letter"]));
+        assert_eq!(*n as u64, u(r, "n"));
+        for (j, a) in plans::PREFERRED_AQLS.iter().enumerate() {
+            let want = match r[*a].as_str() {
+                "UP" => MasterCell::Up,
+                "DOWN" => MasterCell::Down,
+                "" => MasterCell::Blank,
+                v => {
+                    let (ac, re) = v.split_once('/').unwrap();
+                    MasterCell::Plan(ac.parse().unwrap(), re.parse().unwrap())
+                }
+            };
+            assert_eq!(cs[j], want, "{file} {l:?} {a}");
+            cells += 1;
+        }
+    }
+    cells
+}
+
+#[test]
+fn master_tables_normal_and_tightened_all_cells() {
+    let n = check_master("z14_single_master_normal.csv", &tables::MASTER_NORMAL, 16);
+    let t = check_master(
+        "z14_single_master_tightened.csv",
+        &tables::MASTER_TIGHTENED,
+        17,
+    );
+    assert_eq!(n, 16 * 26);
+    assert_eq!(t, 17 * 26);
+}
+
+/// Following the arrows of the master tables gives the resolved reference plans, and the
+/// resolved reduced table is the reference one: 1248 cells.
+#[test]
+fn single_plans_z14_arrows_followed_all_1248_cells() {
+    let rows = read("z14_single_plans_resolved.csv");
+    let mut cells = [0usize; 3];
+    for r in &rows {
+        let sev = severity(&r["severity"]);
+        let l = letter(&r["code_letter"]);
+        let aql = Aql::parse(&r["aql"]).unwrap();
+        assert_eq!(aql.as_str(), r["aql"]);
+        let (used, p) = single_plan(Standard::Z14, sev, l, aql).unwrap();
+        let what = format!("{sev:?} {l:?} {}", r["aql"]);
+        assert_eq!(p.n as u64, u(r, "n"), "{what}");
+        assert_eq!(p.ac as u64, u(r, "ac"), "{what}");
+        assert_eq!(p.re as u64, u(r, "re"), "{what}");
+        // The row letter reported has the plan's sample size.
+        let row_n = match sev {
+            Inspection::Reduced => tables::SAMPLE_SIZE_REDUCED[used.index()],
+            _ => plans::master_sample_size(used),
+        };
+        assert_eq!(row_n, p.n, "{what}: plan letter {used:?}");
+        cells[sev as usize] += 1;
+    }
+    assert_eq!(cells, [416, 416, 416]);
+}
+
+/// GB/T 2828.1 normal and tightened single plans are the same tables.
+#[test]
+fn single_plans_gb2828_normal_and_tightened_equal_reference_832_cells() {
+    let rows = read("z14_single_plans_resolved.csv");
+    let mut cells = 0;
+    for r in rows.iter().filter(|r| r["severity"] != "reduced") {
+        let sev = severity(&r["severity"]);
+        let l = letter(&r["code_letter"]);
+        let aql = Aql::parse(&r["aql"]).unwrap();
+        let (_, p) = single_plan(Standard::Gb2828, sev, l, aql).unwrap();
+        assert_eq!(
+            (p.n as u64, p.ac as u64, p.re as u64),
+            (u(r, "n"), u(r, "ac"), u(r, "re"))
+        );
+        cells += 1;
+    }
+    assert_eq!(cells, 832);
+}
+
+/// The documented ANSI-vs-ISO reduced data point, through the full look-up (Table 1 + arrows).
+#[test]
+fn reduced_ansi_vs_iso_datapoint_both_rows() {
+    let rows = read("reduced_ansi_vs_iso_datapoint.csv");
+    assert_eq!(rows.len(), 2);
+    for r in &rows {
+        let standard = if r["version"].starts_with("ANSI") {
+            Standard::Z14
+        } else {
+            Standard::Gb2828
+        };
+        let res = plans::plan(&PlanRequest {
+            standard,
+            inspection: Inspection::Reduced,
+            scheme: Scheme::Single,
+            level: Level::parse(&r["inspection_level"]).unwrap(),
+            aql: Aql::parse(&r["aql"]).unwrap(),
+            lot_size: u(r, "lot_size"),
+        })
+        .unwrap();
+        let s = res.single.unwrap();
+        assert_eq!(
+            res.code_letter.to_string(),
+            r["code_letter_table1"],
+            "{standard:?}"
+        );
+        assert_eq!(
+            res.plan_letter.unwrap().to_string(),
+            r["plan_letter_after_arrows"],
+            "{standard:?}"
+        );
+        assert_eq!(
+            (s.n as u64, s.ac as u64, s.re as u64),
+            (u(r, "n"), u(r, "ac"), u(r, "re"))
+        );
+    }
+}
+
+/// Every GB/T 2828.1 reduced plan has Re = Ac + 1 and a reduced-table sample size, and is never
+/// less protective in Ac than Z1.4's gap plan at the same cell allows (Ac_iso >= Ac_z14 and
+/// Re_iso <= Re_z14 when the sample size is the same).
+#[test]
+fn gb2828_reduced_single_properties_all_416_cells() {
+    let mut cells = 0;
+    for l in CodeLetter::TABLE {
+        for j in 0..26 {
+            let aql = Aql::from_index(j).unwrap();
+            let (_, iso) = single_plan(Standard::Gb2828, Inspection::Reduced, l, aql).unwrap();
+            let (_, z) = single_plan(Standard::Z14, Inspection::Reduced, l, aql).unwrap();
+            assert_eq!(iso.re, iso.ac + 1, "{l:?} {}", aql.as_str());
+            assert!(tables::SAMPLE_SIZE_REDUCED.contains(&iso.n));
+            if z.re == z.ac + 1 {
+                assert_eq!(iso, z, "no gap in Z1.4: identical");
+            } else if iso.n == z.n {
+                assert!(iso.ac >= z.ac && iso.re <= z.re, "{l:?} {}", aql.as_str());
+            } else {
+                assert!(iso.n > z.n, "arrow down only");
+            }
+            cells += 1;
+        }
+    }
+    assert_eq!(cells, 416);
+}
+
+#[test]
+fn double_plans_z14_all_1248_cells() {
+    let rows = read("z14_double_plans_resolved.csv");
+    let mut cells = 0;
+    let mut star = 0;
+    for r in &rows {
+        let sev = severity(&r["severity"]);
+        let l = letter(&r["code_letter"]);
+        let aql = Aql::parse(&r["aql"]).unwrap();
+        for standard in [Standard::Z14, Standard::Gb2828] {
+            let got = double_plan(standard, sev, l, aql);
+            if standard == Standard::Gb2828 && sev == Inspection::Reduced {
+                assert!(got.is_err(), "GB reduced double is not claimed");
+                continue;
+            }
+            let got = got.unwrap();
+            if r["note"] == "use_single_plan" {
+                assert_eq!(got, None, "{sev:?} {l:?} {}", r["aql"]);
+                if standard == Standard::Z14 {
+                    star += 1;
+                }
+            } else {
+                let d = got.unwrap_or_else(|| panic!("{sev:?} {l:?} {}", r["aql"]));
+                assert_eq!(
+                    [d.n1, d.n2, d.ac1, d.re1, d.ac2, d.re2].map(u64::from),
+                    [
+                        u(r, "n1"),
+                        u(r, "n2"),
+                        u(r, "ac1"),
+                        u(r, "re1"),
+                        u(r, "ac2_cum"),
+                        u(r, "re2_cum")
+                    ],
+                    "{sev:?} {l:?} {}",
+                    r["aql"]
+                );
+            }
+        }
+        cells += 1;
+    }
+    assert_eq!(cells, 1248);
+    assert_eq!(star, 486);
+}
+
+#[test]
+fn plan_lookup_end_to_end_and_hundred_percent() {
+    // Lot 150 at level II is F (n 20); at AQL 1.5 the normal plan is 1/2 at n 20.
+    let req = PlanRequest {
+        standard: Standard::Gb2828,
+        inspection: Inspection::Normal,
+        scheme: Scheme::Single,
+        level: Level::II,
+        aql: Aql::parse("1.5").unwrap(),
+        lot_size: 150,
+    };
+    let r = plans::plan(&req).unwrap();
+    let rows = read("z14_single_plans_resolved.csv");
+    let row = rows
+        .iter()
+        .find(|r| r["severity"] == "normal" && r["code_letter"] == "F" && r["aql"] == "1.5")
+        .unwrap();
+    let s = r.single.unwrap();
+    assert_eq!(r.code_letter, 'F');
+    assert_eq!(
+        (s.n as u64, s.ac as u64, s.re as u64),
+        (u(row, "n"), u(row, "ac"), u(row, "re"))
+    );
+    assert!(!r.hundred_percent);
+    // A lot of 8 at AQL 0.010 points to n = 1250: inspect every unit.
+    let r = plans::plan(&PlanRequest {
+        lot_size: 8,
+        aql: Aql::parse("0.010").unwrap(),
+        ..req
+    })
+    .unwrap();
+    assert!(r.hundred_percent);
+    // Bad inputs name their field.
+    assert!(
+        Aql::parse("0.3")
+            .unwrap_err()
+            .to_string()
+            .starts_with("aql")
+    );
+    assert!(
+        Level::parse("IV")
+            .unwrap_err()
+            .to_string()
+            .starts_with("level")
+    );
+}
