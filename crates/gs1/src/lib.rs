@@ -14,9 +14,12 @@
 //! no 254. Values are escaped as an EPC URN escapes them plus `! ( ) * + , :`, i.e. every byte
 //! outside `A-Z a-z 0-9 ' - . ; = _` becomes `%XX` (upper-case hex).
 
+pub mod ai;
 pub mod checkdigit;
 pub mod cset;
 pub mod dl;
+pub mod dlsyntax;
+pub mod element;
 pub mod epc;
 pub mod error;
 pub mod key;

@@ -3,6 +3,7 @@
 mod canonical;
 mod keys;
 mod linters;
+mod syntax_engine;
 mod translate;
 
 /// Path of a file under the shared reference data.
