@@ -204,3 +204,49 @@ fn id_patterns() {
     assert!(p("urn:epc:idpat:sgtin:*.*.*").is_err());
     assert!(p("urn:epc:idpat:sgtin:4012345.*.9").is_err());
 }
+
+/// Every EPC URN / id.gs1.org Digital Link in the XML examples appears, canonicalised, in the
+/// example's pre-hash strings.
+#[test]
+fn identifiers_in_xml_examples_appear_in_prehashes() {
+    let mut entries: Vec<_> = std::fs::read_dir(crate::reference(DIR))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    entries.sort();
+    let (mut files, mut checked) = (0, 0);
+    for path in entries {
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        let Some(stem) = name.strip_suffix(".xml") else {
+            continue;
+        };
+        let Ok(pre) = std::fs::read_to_string(path.with_file_name(format!("{stem}.prehashes")))
+        else {
+            continue;
+        };
+        let xml = std::fs::read_to_string(&path).unwrap();
+        files += 1;
+        for prefix in [
+            "urn:epc:id:",
+            "urn:epc:class:",
+            "urn:epc:idpat:",
+            "https://id.gs1.org/",
+        ] {
+            for (start, _) in xml.match_indices(prefix) {
+                let end = xml[start..]
+                    .find(['<', '"', '\'', ' ', '\n', '\t', '\r'])
+                    .map_or(xml.len(), |p| start + p);
+                let id = &xml[start..end];
+                let c =
+                    canonical_dl(id).unwrap_or_else(|| panic!("{stem}: {id} not canonicalised"));
+                assert!(
+                    pre.contains(&format!("={c}")),
+                    "{stem}: {id} -> {c} not in pre-hash"
+                );
+                checked += 1;
+            }
+        }
+    }
+    println!("XML examples: {checked} identifiers found canonicalised in {files} pre-hash files");
+    assert!(checked >= 100, "{checked}");
+}
