@@ -157,7 +157,9 @@ pub fn parse_fnc1(s: &str, opts: &AiOptions) -> Result<Vec<AiValue>, Gs1Error> {
         } else {
             after.find('^').unwrap_or(after.len())
         };
-        let value = &after[..end];
+        let value = after
+            .get(..end)
+            .ok_or_else(|| err(format!("AI ({}) value is not valid text", entry.ai)))?;
         check_ai_value(&entry, value)?;
         out.push(AiValue {
             ai: entry.ai.clone(),

@@ -127,7 +127,7 @@ impl KeyType {
     pub fn check_value(self, v: &str) -> Result<(), &'static str> {
         let digits = |s: &str| s.bytes().all(|c| c.is_ascii_digit());
         let n = v.len();
-        let lead_digits = |k: usize| n >= k && digits(&v[..k]);
+        let lead_digits = |k: usize| v.get(..k).is_some_and(digits);
         let ok = match self {
             KeyType::Sscc | KeyType::Itip | KeyType::Gsrnp | KeyType::Gsrn => n == 18 && digits(v),
             KeyType::Gtin => n == 14 && digits(v),

@@ -170,7 +170,7 @@ string_newtype!(
 impl Grai {
     /// Parses a GRAI and checks its check digit.
     pub fn parse(s: &str) -> Result<Self, Gs1Error> {
-        if s.len() < 14 {
+        if !s.is_char_boundary(14) {
             return Err(Gs1Error::invalid(
                 "GRAI",
                 "must be 14 digits and an optional serial",
@@ -202,7 +202,7 @@ string_newtype!(
 impl Gdti {
     /// Parses a GDTI and checks its check digit.
     pub fn parse(s: &str) -> Result<Self, Gs1Error> {
-        if s.len() < 13 {
+        if !s.is_char_boundary(13) {
             return Err(Gs1Error::invalid(
                 "GDTI",
                 "must be 13 digits and an optional serial",

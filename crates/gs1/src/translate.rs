@@ -101,14 +101,14 @@ fn to_urn(dl: &str, gcp_len: usize, level: Level) -> Result<String, Gs1Error> {
         Ok(())
     };
     let lead = |n: usize, name: &'static str| -> Result<(), Gs1Error> {
-        if v.len() < n || !digits(&v[..n]) {
+        if !v.get(..n).is_some_and(digits) {
             return Err(inv(name, format!("must start with {n} digits")));
         }
         Ok(())
     };
     // Company prefix at the start of a variable-length key (GIAI, GINC, CPID).
     let var = |name: &'static str, cset: Cset| -> Result<(&str, &str), Gs1Error> {
-        if v.len() < g || !digits(&v[..g]) {
+        if !v.get(..g).is_some_and(digits) {
             return Err(inv(name, "must start with the GS1 Company Prefix (digits)"));
         }
         let u = pct::decode_lenient(v).ok_or_else(|| inv(name, "escape is not UTF-8"))?;

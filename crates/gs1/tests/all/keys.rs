@@ -159,3 +159,12 @@ proptest! {
         prop_assert!(Gln::parse(&gln).is_ok());
     }
 }
+
+proptest! {
+    #[test]
+    fn key_parsers_never_panic(s in "[0-9]{0,16}[0-9A-Za-z\u{e9}\u{1F600}]{0,6}") {
+        let _ = (Gtin::parse(&s), Gln::parse(&s), Sscc::parse(&s), Gsrn::parse(&s));
+        let _ = (Grai::parse(&s), Gdti::parse(&s), Giai::parse(&s), Serial::parse(&s), Lot::parse(&s));
+        let _ = Uscc::parse(&s);
+    }
+}

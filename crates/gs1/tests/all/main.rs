@@ -3,6 +3,7 @@
 mod canonical;
 mod keys;
 mod linters;
+mod props;
 mod syntax_engine;
 mod translate;
 
