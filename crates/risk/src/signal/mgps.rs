@@ -1,0 +1,386 @@
+//! MGPS: DuMouchel's (1999) gamma-Poisson shrinker with a two-gamma-mixture prior.
+//!
+//! Model: N ~ Poisson(λE), λ ~ P·Gamma(α₁, β₁) + (1−P)·Gamma(α₂, β₂) (shape, rate). The marginal
+//! distribution of N is a mixture of two negative binomials, NB(size α_k, prob β_k/(β_k+E)); the
+//! prior θ = (α₁, β₁, α₂, β₂, P) is fitted by maximum likelihood of that marginal, conditional on
+//! N ≥ N* (openEBGM's `negLL`; cells with N = 0 are not in a table of reports). The posterior is
+//! again a two-gamma mixture with weight Qn = P·f₁(n) / (P·f₁(n) + (1−P)·f₂(n)) and components
+//! Gamma(α_k + n, β_k + E). EBGM = exp(E[ln λ | n]); EB05 and EB95 are posterior quantiles.
+
+use serde::{Deserialize, Serialize};
+
+use super::optimize::NelderMead;
+use crate::RiskError;
+use crate::special::{digamma, ln_gamma, mixture_quantile};
+
+/// Hyperparameters θ of the two-gamma-mixture prior (gamma shape α, rate β; P is the weight of
+/// the first component).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct MgpsPrior {
+    /// Shape of component 1.
+    pub alpha1: f64,
+    /// Rate of component 1.
+    pub beta1: f64,
+    /// Shape of component 2.
+    pub alpha2: f64,
+    /// Rate of component 2.
+    pub beta2: f64,
+    /// Mixture weight of component 1.
+    pub p: f64,
+}
+
+/// The empirical-Bayes scores of one cell.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct MgpsScore {
+    /// Posterior weight of component 1.
+    pub qn: f64,
+    /// E[log2 λ | n].
+    pub eblog2: f64,
+    /// Empirical Bayes geometric mean, 2^EBlog2.
+    pub ebgm: f64,
+    /// 5th percentile of the posterior of λ.
+    pub eb05: f64,
+    /// 95th percentile of the posterior of λ.
+    pub eb95: f64,
+}
+
+fn ln_nb(n: f64, lg_ratio: f64, alpha: f64, beta: f64, e: f64) -> f64 {
+    // ln NB(n; size α, prob β/(β+E)) with lg_ratio = lnΓ(α+n) − lnΓ(α) − ln n!
+    let l = (beta + e).ln();
+    lg_ratio + alpha * (beta.ln() - l) + n * (e.ln() - l)
+}
+
+fn log_add(a: f64, b: f64) -> f64 {
+    if a == f64::NEG_INFINITY {
+        return b;
+    }
+    if b == f64::NEG_INFINITY {
+        return a;
+    }
+    let m = a.max(b);
+    m + ((a - m).exp() + (b - m).exp()).ln()
+}
+
+impl MgpsPrior {
+    /// Checks that all parameters are positive and P is in (0, 1).
+    pub fn validate(&self) -> Result<(), RiskError> {
+        for (name, v) in [
+            ("alpha1", self.alpha1),
+            ("beta1", self.beta1),
+            ("alpha2", self.alpha2),
+            ("beta2", self.beta2),
+        ] {
+            if !(v.is_finite() && v > 0.0) {
+                return Err(RiskError::invalid(name, "must be a positive number"));
+            }
+        }
+        if !(self.p > 0.0 && self.p < 1.0) {
+            return Err(RiskError::invalid("p", "must be within (0, 1)"));
+        }
+        Ok(())
+    }
+
+    /// Posterior weight Qn of component 1 given N = n and expected count E.
+    pub fn qn(&self, n: u64, e: f64) -> f64 {
+        let nf = n as f64;
+        let lf = ln_gamma(nf + 1.0);
+        let l1 = self.p.ln()
+            + ln_nb(
+                nf,
+                ln_gamma(self.alpha1 + nf) - ln_gamma(self.alpha1) - lf,
+                self.alpha1,
+                self.beta1,
+                e,
+            );
+        let l2 = (1.0 - self.p).ln()
+            + ln_nb(
+                nf,
+                ln_gamma(self.alpha2 + nf) - ln_gamma(self.alpha2) - lf,
+                self.alpha2,
+                self.beta2,
+                e,
+            );
+        1.0 / (1.0 + (l2 - l1).exp())
+    }
+
+    /// Qn, EBlog2 and EBGM (no quantiles; cheap).
+    pub fn ebgm(&self, n: u64, e: f64) -> (f64, f64, f64) {
+        let qn = self.qn(n, e);
+        let nf = n as f64;
+        let e1 = digamma(self.alpha1 + nf) - (self.beta1 + e).ln();
+        let e2 = digamma(self.alpha2 + nf) - (self.beta2 + e).ln();
+        let el = qn * e1 + (1.0 - qn) * e2;
+        (qn, el / std::f64::consts::LN_2, el.exp())
+    }
+
+    /// The `prob` quantile (e.g. 0.05) of the posterior of λ given N = n, E and Qn.
+    pub fn quantile(&self, n: u64, e: f64, qn: f64, prob: f64) -> f64 {
+        let nf = n as f64;
+        mixture_quantile(
+            prob,
+            &[
+                (qn, self.alpha1 + nf, self.beta1 + e),
+                (1.0 - qn, self.alpha2 + nf, self.beta2 + e),
+            ],
+        )
+    }
+
+    /// All scores of one cell.
+    pub fn score(&self, n: u64, e: f64) -> MgpsScore {
+        let (qn, eblog2, ebgm) = self.ebgm(n, e);
+        MgpsScore {
+            qn,
+            eblog2,
+            ebgm,
+            eb05: self.quantile(n, e, qn, 0.05),
+            eb95: self.quantile(n, e, qn, 0.95),
+        }
+    }
+
+    fn to_x(self) -> [f64; 5] {
+        [
+            self.alpha1.ln(),
+            self.beta1.ln(),
+            self.alpha2.ln(),
+            self.beta2.ln(),
+            (self.p / (1.0 - self.p)).ln(),
+        ]
+    }
+
+    fn from_x(x: &[f64]) -> MgpsPrior {
+        MgpsPrior {
+            alpha1: x[0].exp(),
+            beta1: x[1].exp(),
+            alpha2: x[2].exp(),
+            beta2: x[3].exp(),
+            p: 1.0 / (1.0 + (-x[4]).exp()),
+        }
+    }
+
+    /// The same prior with the components swapped so that P ≤ ½ (the mixture is unchanged).
+    pub fn canonical(self) -> MgpsPrior {
+        if self.p > 0.5 {
+            MgpsPrior {
+                alpha1: self.alpha2,
+                beta1: self.beta2,
+                alpha2: self.alpha1,
+                beta2: self.beta1,
+                p: 1.0 - self.p,
+            }
+        } else {
+            self
+        }
+    }
+}
+
+/// Points (n, E) aggregated with weights: identical (n, E) pairs are evaluated once.
+#[derive(Debug, Clone)]
+struct Points {
+    n: Vec<f64>,
+    e: Vec<f64>,
+    ln_e: Vec<f64>,
+    w: Vec<f64>,
+    /// Index of each point's n in `distinct_n`.
+    n_idx: Vec<usize>,
+    distinct_n: Vec<f64>,
+}
+
+impl Points {
+    fn new(points: &[(u64, f64)], n_star: u64) -> Points {
+        let mut v: Vec<(u64, u64)> = points
+            .iter()
+            .filter(|p| p.0 >= n_star)
+            .map(|&(n, e)| (n, e.to_bits()))
+            .collect();
+        v.sort_unstable();
+        let mut agg: Vec<(u64, f64, f64)> = Vec::new();
+        for (n, eb) in v {
+            let e = f64::from_bits(eb);
+            match agg.last_mut() {
+                Some((ln, le, w)) if *ln == n && le.to_bits() == eb => *w += 1.0,
+                _ => agg.push((n, e, 1.0)),
+            }
+        }
+        let mut distinct_n: Vec<f64> = Vec::new();
+        let mut n_idx = Vec::with_capacity(agg.len());
+        for &(n, _, _) in &agg {
+            if distinct_n.last() != Some(&(n as f64)) {
+                distinct_n.push(n as f64);
+            }
+            n_idx.push(distinct_n.len() - 1);
+        }
+        Points {
+            n: agg.iter().map(|a| a.0 as f64).collect(),
+            e: agg.iter().map(|a| a.1).collect(),
+            ln_e: agg.iter().map(|a| a.1.ln()).collect(),
+            w: agg.iter().map(|a| a.2).collect(),
+            n_idx,
+            distinct_n,
+        }
+    }
+
+    fn neg_log_likelihood(&self, th: &MgpsPrior, n_star: u64) -> f64 {
+        let lg1: Vec<f64> = self
+            .distinct_n
+            .iter()
+            .map(|&n| ln_gamma(th.alpha1 + n) - ln_gamma(th.alpha1) - ln_gamma(n + 1.0))
+            .collect();
+        let lg2: Vec<f64> = self
+            .distinct_n
+            .iter()
+            .map(|&n| ln_gamma(th.alpha2 + n) - ln_gamma(th.alpha2) - ln_gamma(n + 1.0))
+            .collect();
+        let (lb1, lb2) = (th.beta1.ln(), th.beta2.ln());
+        let (lp, lq) = (th.p.ln(), (1.0 - th.p).ln());
+        let mut total = 0.0;
+        for i in 0..self.n.len() {
+            let n = self.n[i];
+            let le = self.ln_e[i];
+            let e = self.e[i];
+            let l1b = (th.beta1 + e).ln();
+            let l2b = (th.beta2 + e).ln();
+            let mut f1 = lg1[self.n_idx[i]] + th.alpha1 * (lb1 - l1b) + n * (le - l1b);
+            let mut f2 = lg2[self.n_idx[i]] + th.alpha2 * (lb2 - l2b) + n * (le - l2b);
+            if n_star > 0 {
+                // Truncate at N ≥ N*: divide by 1 − P(N < N*).
+                let mut c1 = 0.0;
+                let mut c2 = 0.0;
+                for k in 0..n_star {
+                    let kf = k as f64;
+                    let g1 = ln_gamma(th.alpha1 + kf) - ln_gamma(th.alpha1) - ln_gamma(kf + 1.0);
+                    let g2 = ln_gamma(th.alpha2 + kf) - ln_gamma(th.alpha2) - ln_gamma(kf + 1.0);
+                    c1 += (g1 + th.alpha1 * (lb1 - l1b) + kf * (le - l1b)).exp();
+                    c2 += (g2 + th.alpha2 * (lb2 - l2b) + kf * (le - l2b)).exp();
+                }
+                f1 -= (-c1).ln_1p();
+                f2 -= (-c2).ln_1p();
+            }
+            total -= self.w[i] * log_add(lp + f1, lq + f2);
+        }
+        total
+    }
+}
+
+/// The negative log-likelihood of θ over cells (n, E), conditional on N ≥ `n_star` (cells with
+/// n < n_star are left out); `n_star = 0` gives the unconditional likelihood (openEBGM `negLLzero`).
+pub fn neg_log_likelihood(prior: &MgpsPrior, points: &[(u64, f64)], n_star: u64) -> f64 {
+    Points::new(points, n_star).neg_log_likelihood(prior, n_star)
+}
+
+/// Options for fitting the prior.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FitOptions {
+    /// Smallest count used (openEBGM's `N_star`); 1 for tables built from reports.
+    pub n_star: u64,
+    /// Starting points; the best fit over all of them is kept.
+    pub starts: Vec<MgpsPrior>,
+    /// The optimiser (a local search from each start).
+    pub optimizer: NelderMead,
+    /// Estimates with an α or β at or above this are discarded as out of bounds (openEBGM's
+    /// `param_limit`, 100).
+    pub param_limit: f64,
+}
+
+impl Default for FitOptions {
+    fn default() -> Self {
+        // openEBGM's documented starting points (vignette "Hyperparameter Estimation").
+        let s = |alpha1, beta1, alpha2, beta2, p| MgpsPrior {
+            alpha1,
+            beta1,
+            alpha2,
+            beta2,
+            p,
+        };
+        FitOptions {
+            n_star: 1,
+            starts: vec![
+                s(0.2, 0.1, 2.0, 4.0, 1.0 / 3.0),
+                s(0.1, 0.2, 10.0, 10.0, 0.2),
+                s(0.3, 0.5, 6.0, 6.0, 0.5),
+            ],
+            optimizer: NelderMead {
+                step: 0.05,
+                ..NelderMead::default()
+            },
+            param_limit: 100.0,
+        }
+    }
+}
+
+/// A fitted prior.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MgpsFit {
+    /// θ̂ (canonical: P ≤ ½).
+    pub prior: MgpsPrior,
+    /// −log L at θ̂.
+    pub neg_log_likelihood: f64,
+    /// Function evaluations over all starts.
+    pub evaluations: usize,
+    /// Number of starts whose optimum agrees with the best to 1e-6 in −log L.
+    pub starts_agreeing: usize,
+}
+
+/// Fits the prior by maximum likelihood as openEBGM's `autoHyper` does: a local minimisation of
+/// the negative log-likelihood from each start (here Nelder–Mead on (ln α₁, ln β₁, ln α₂, ln β₂,
+/// logit P) with a small initial simplex), discarding estimates outside the parameter bounds, and
+/// keeping the smallest −log L.
+///
+/// The likelihood can be very flat: on openEBGM's CAERS data it keeps decreasing slowly along a
+/// ridge where α₁ and β₁ grow together (at α₁ ≈ 21 it is 0.28 below the local optimum at
+/// α₁ ≈ 3.26 that openEBGM reports). A local search from the documented starts finds the same
+/// local optimum as openEBGM; see docs/risk.md.
+pub fn fit_prior(points: &[(u64, f64)], options: &FitOptions) -> Result<MgpsFit, RiskError> {
+    let pts = Points::new(points, options.n_star);
+    if pts.n.len() < 5 {
+        return Err(RiskError::invalid(
+            "cells",
+            "at least 5 distinct (n, E) cells are needed to fit 5 hyperparameters",
+        ));
+    }
+    if options.starts.is_empty() {
+        return Err(RiskError::invalid(
+            "starts",
+            "at least one starting point is needed",
+        ));
+    }
+    let mut results = Vec::new();
+    let mut evaluations = 0;
+    for (i, s) in options.starts.iter().enumerate() {
+        s.validate()
+            .map_err(|e| RiskError::invalid(format!("starts[{i}]"), e.to_string()))?;
+        let r = options.optimizer.minimize(
+            |x| pts.neg_log_likelihood(&MgpsPrior::from_x(x), options.n_star),
+            &s.to_x(),
+        );
+        evaluations += r.evaluations;
+        results.push((MgpsPrior::from_x(&r.x).canonical(), r.f));
+    }
+    let in_bounds = |p: &MgpsPrior| {
+        [p.alpha1, p.beta1, p.alpha2, p.beta2]
+            .iter()
+            .all(|&v| v > 0.0 && v < options.param_limit)
+            && p.p > 0.0
+            && p.p < 1.0
+    };
+    let Some(best) = results
+        .iter()
+        .copied()
+        .filter(|r| in_bounds(&r.0) && r.1.is_finite())
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+    else {
+        return Err(RiskError::NoConvergence {
+            what: "MGPS prior fit",
+            detail: "no start converged within the parameter bounds".into(),
+        });
+    };
+    let starts_agreeing = results
+        .iter()
+        .filter(|r| (r.1 - best.1).abs() <= 1e-6)
+        .count();
+    Ok(MgpsFit {
+        prior: best.0,
+        neg_log_likelihood: best.1,
+        evaluations,
+        starts_agreeing,
+    })
+}

@@ -1,0 +1,13 @@
+//! Integration tests of the risk crate (one binary, one module per topic).
+
+mod assessment;
+mod charts;
+mod common;
+mod contingency;
+mod csv_parser;
+mod ears;
+mod farrington;
+mod mgps;
+mod properties;
+mod scan;
+mod two_by_two;
