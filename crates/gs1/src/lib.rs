@@ -11,8 +11,21 @@
 //! `dl_normaliser`): host `https://id.gs1.org`, GTIN padded to 14 digits, short names replaced by
 //! AIs, query string and fragment dropped, only the most fine-grained level of identification
 //! (`01/…/21/…` wins over `01/…/10/…`; 22, 7040 and 8019 are dropped), `sgln` extension `0` means
-//! no 254. Values are escaped as an EPC URN escapes them plus `! ( ) * + , :`, i.e. every byte
-//! outside `A-Z a-z 0-9 ' - . ; = _` becomes `%XX` (upper-case hex).
+//! no 254, `urn:epc:idpat:<scheme>:CP.REF.*` is the class (`01/<gtin>`, `8003/<grai>`, …). Values
+//! are escaped as an EPC URN escapes them plus `! ( ) * + , :`, i.e. every byte outside
+//! `A-Z a-z 0-9 ' - . ; = _` becomes `%XX` (upper-case hex). Check digits are not verified here
+//! (the reference data has keys with wrong ones); the key newtypes ([`Gtin`] …) verify them.
+//! Unlike the Python reference, a Digital Link whose values are percent-encoded is canonicalised
+//! too (decoded, then escaped as above), so canonicalisation is idempotent.
+//!
+//! Modules:
+//! - [`key`] / [`dl`] / [`epc`]: key paths, Digital Link and EPC URN parsing, the canonical form.
+//! - [`translate`]: EPC URN <-> Digital Link (lexical, as the openepcis translator).
+//! - [`keys`]: validated key newtypes; [`uscc`]: China's Unified Social Credit Code.
+//! - [`ai`]: the AI table from the embedded GS1 Barcode Syntax Dictionary; [`lint`]: its component
+//!   linters; [`element`]: element strings and AI association rules; [`dlsyntax`]: Digital Link <->
+//!   element string as the GS1 Barcode Syntax Engine does it.
+//! - [`checkdigit`], [`cset`], [`pct`]: check digits, character sets, percent-encoding.
 
 pub mod ai;
 pub mod checkdigit;
@@ -51,7 +64,9 @@ pub fn normalize_id(uri: &str) -> String {
 
 /// See the crate docs.
 pub fn canonical_dl(uri: &str) -> Option<String> {
-    key_path(uri).ok().map(|kp| kp.canonical_dl())
+    key_path(uri.trim_matches(|c: char| c.is_ascii_whitespace()))
+        .ok()
+        .map(|kp| kp.canonical_dl())
 }
 
 /// The key path (unescaped values) of an EPC URN (id, class, `CP.REF.*` pattern or a pattern
@@ -71,7 +86,9 @@ pub fn key_path(uri: &str) -> Result<KeyPath, Gs1Error> {
 /// A query identifier: exact or prefix (both in canonical form).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IdPattern {
+    /// Match identifiers equal to this canonical form.
     Exact(String),
+    /// Match identifiers whose canonical form starts with this string.
     Prefix(String),
 }
 
@@ -80,9 +97,11 @@ pub fn parse_id_pattern(s: &str) -> Result<IdPattern, String> {
     if s.len() > MAX_URI_LEN {
         return Err(format!("identifier longer than {MAX_URI_LEN} bytes"));
     }
-    if !s.starts_with("urn:epc:idpat:") {
+    let trimmed = s.trim_matches(|c: char| c.is_ascii_whitespace());
+    if !trimmed.starts_with("urn:epc:idpat:") {
         return Ok(IdPattern::Exact(normalize_id(s)));
     }
+    let s = trimmed;
     let urn = EpcUrn::parse(s).map_err(|e| e.to_string())?;
     if urn.is_complete() {
         let kp = urn.key_path().map_err(|e| e.to_string())?;

@@ -155,6 +155,7 @@ fn digital_link_variants_are_canonicalised() {
         "http://id.gs1.org/01/09780345418913/10/LOT1/21/765tz#frag",
         "https://id.gs1.org/01/09780345418913/ser/765tz/",
         "https://id.gs1.org/01/09780345418913/22/2A/10/L/21/765tz?linkType=all",
+        "  https://id.gs1.org/01/09780345418913/21/765tz\n",
     ] {
         assert_eq!(canonical_dl(s).as_deref(), Some(c), "{s}");
     }
@@ -185,6 +186,10 @@ fn id_patterns() {
         Ok(Exact("https://id.gs1.org/01/04012345111118/21/9876".into()))
     );
     assert_eq!(p("urn:example:x"), Ok(Exact("urn:example:x".into())));
+    assert_eq!(
+        p(" urn:epc:idpat:sgtin:4012345.011111.* "),
+        Ok(Prefix("https://id.gs1.org/01/04012345111118/21/".into()))
+    );
     assert_eq!(
         p("urn:epc:idpat:sgln:4012345.00005.*"),
         Ok(Prefix("https://id.gs1.org/414/4012345000054".into()))
