@@ -8,6 +8,7 @@
 pub mod chart;
 pub mod draw;
 pub mod error;
+pub mod import;
 pub mod oc;
 pub mod plans;
 pub mod rfc3797;

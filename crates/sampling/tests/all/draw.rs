@@ -559,3 +559,21 @@ proptest! {
         prop_assert_eq!(draw::verify(&d, &published(&t, &r)), Ok(()));
     }
 }
+
+#[test]
+fn registers_from_csv() {
+    let t = "id,organisation,products,region,industry,risk_class\nT1,ORG1,P1;P2,310000,food,A\n";
+    let ts = sampling::import::targets_from_csv(t.as_bytes()).unwrap();
+    assert_eq!(ts[0].products, vec!["P1".to_string(), "P2".to_string()]);
+    let i = "id,region,qualifications,affiliations,conflicts\nI1,310000,food;toys,ORG2,\n";
+    let is = sampling::import::inspectors_from_csv(i.as_bytes()).unwrap();
+    assert_eq!(is[0].qualifications.len(), 2);
+    assert!(is[0].conflicts.is_empty());
+    let bad = "id,organisation\nT1,ORG1\n";
+    assert!(
+        sampling::import::targets_from_csv(bad.as_bytes())
+            .unwrap_err()
+            .to_string()
+            .starts_with("targets line 2")
+    );
+}

@@ -238,3 +238,19 @@ fn rollup_matches_naive_counts() {
             .starts_with("group_by")
     );
 }
+
+#[test]
+fn records_csv_import_names_the_line() {
+    let ok = "category,region,enterprise_size,date,outcome,items_tested,nonconformities\n\
+              food,310000,small,2024-02-01,pass,12,0\n\
+              food,310000,small,2024-02-03,fail,12,2\n";
+    let recs = sampling::import::records_from_csv(ok.as_bytes()).unwrap();
+    assert_eq!(recs.len(), 2);
+    assert_eq!(recs[1].outcome, Outcome::Fail);
+    let bad = "category,region,enterprise_size,date,outcome,items_tested,nonconformities\n\
+               food,310000,small,2024-02-01,maybe,12,0\n";
+    let e = sampling::import::records_from_csv(bad.as_bytes())
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("records line 2"), "{e}");
+}
