@@ -1,0 +1,2 @@
+//! All integration tests of store-sqlite, in one binary.
+mod sqlite;
