@@ -1,6 +1,56 @@
-//! The zhiliang binary: thin wiring of subcommands.
+//! The zhiliang binary: thin wiring of subcommands. Each subcommand lives in `cmd/`, exposes clap
+//! `Args` with `fn run(self) -> anyhow::Result<()>`, and calls library crates for the work.
+
 mod cmd;
+mod storeargs;
+
+use clap::{Parser, Subcommand};
+
+/// zhiliang: a GS1 EPCIS 2.0 traceability repository and the regulator's tools around it.
+#[derive(Parser, Debug)]
+#[command(name = "zhiliang", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the HTTP server (EPCIS 2.0 REST bindings under /epcis).
+    Serve(cmd::serve::ServeArgs),
+    /// Capture EPCIS documents (JSON-LD or XML) from files, each all-or-nothing.
+    Capture(cmd::capture::CaptureArgs),
+    /// Query events with EPCIS REST query parameters; prints an EPCISQueryDocument.
+    Query(cmd::query::QueryArgs),
+    /// Print the CBV 2.0 event hash of every event of a document, one per line.
+    Hash(cmd::hash::HashArgs),
+    /// Manage API keys.
+    #[command(subcommand)]
+    Key(cmd::key::KeyCommand),
+    /// Demo data.
+    #[command(subcommand)]
+    Demo(cmd::demo::DemoCommand),
+}
 
 fn main() {
-    println!("zhiliang");
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("ZHILIANG_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(a) => a.run(),
+        Command::Capture(a) => a.run(),
+        Command::Query(a) => a.run(),
+        Command::Hash(a) => a.run(),
+        Command::Key(a) => a.run(),
+        Command::Demo(a) => a.run(),
+    };
+    if let Err(e) = result {
+        eprintln!("zhiliang: error: {e:#}");
+        std::process::exit(1);
+    }
 }

@@ -1,0 +1,1 @@
+//! All integration tests of zhiliang-http, in one binary.

@@ -1,0 +1,1 @@
+//! Integration tests of the zhiliang binary, in one test binary.
