@@ -146,7 +146,9 @@ pub fn ni_uri(prehash: &str) -> String {
 
 /// The hasher of a document, and its event list.
 fn document_events(doc: &Value) -> Result<(Hasher<'_>, &[Value]), HashError> {
-    let obj = doc.as_object().ok_or(HashError::NotAnObject { field: "document" })?;
+    let obj = doc
+        .as_object()
+        .ok_or(HashError::NotAnObject { field: "document" })?;
     let context = obj.get("@context").unwrap_or(&Value::Null);
     let body = obj
         .get("epcisBody")
@@ -156,15 +158,21 @@ fn document_events(doc: &Value) -> Result<(Hasher<'_>, &[Value]), HashError> {
     let mut hasher = Hasher::new(context);
     hasher.add_ignore_fields(obj);
     let events = if let Some(list) = body.get("eventList") {
-        list.as_array().ok_or(HashError::NotAnArray { field: "epcisBody.eventList" })?
+        list.as_array().ok_or(HashError::NotAnArray {
+            field: "epcisBody.eventList",
+        })?
     } else if let Some(qr) = body.get("queryResults") {
-        let qr = qr.as_object().ok_or(HashError::NotAnObject { field: "queryResults" })?;
+        let qr = qr.as_object().ok_or(HashError::NotAnObject {
+            field: "queryResults",
+        })?;
         hasher.add_ignore_fields(qr);
         qr.get("resultsBody")
             .and_then(|b| b.get("eventList"))
             .ok_or(HashError::NoEventList)?
             .as_array()
-            .ok_or(HashError::NotAnArray { field: "queryResults.resultsBody.eventList" })?
+            .ok_or(HashError::NotAnArray {
+                field: "queryResults.resultsBody.eventList",
+            })?
     } else if let Some(event) = body.get("event") {
         std::slice::from_ref(event)
     } else {
@@ -173,12 +181,12 @@ fn document_events(doc: &Value) -> Result<(Hasher<'_>, &[Value]), HashError> {
     Ok((hasher, events))
 }
 
-/// Namespace prefixes every EPCIS 2.0 document has (the reference implementation's defaults).
+/// Namespace prefixes every EPCIS 2.0 document has (as the EPCIS 2.0 JSON-LD context defines them).
 const DEFAULT_NAMESPACES: [(&str, &str); 4] = [
     ("gs1", "https://gs1.org/voc/"),
     ("cbv", "https://ref.gs1.org/cbv/"),
     ("epcis", "https://ref.gs1.org/epcis/"),
-    ("cbvmda", "urn:epcglobal:cbv:mda"),
+    ("cbvmda", "urn:epcglobal:cbv:mda:"),
 ];
 
 /// Hashes events of one document: holds the document's namespace prefixes and ignored fields.
@@ -194,7 +202,11 @@ impl<'c> Hasher<'c> {
     pub fn new(context: &'c Value) -> Self {
         let mut namespaces = Vec::new();
         collect_namespaces(context, &mut namespaces);
-        Hasher { namespaces, ignore: Vec::new(), canonical_id: gs1::canonical_dl }
+        Hasher {
+            namespaces,
+            ignore: Vec::new(),
+            canonical_id: gs1::canonical_dl,
+        }
     }
 
     /// Use another identifier canonicaliser than `gs1::canonical_dl`.
@@ -213,10 +225,15 @@ impl<'c> Hasher<'c> {
     fn add_ignore_fields(&mut self, obj: &'c Map<String, Value>) {
         for (k, v) in obj {
             let local = k.rsplit([':', '}']).next().unwrap_or(k);
-            if local == "ignoreFields"
-                && let Some(list) = v.as_array()
-            {
-                self.ignore.extend(list.iter().filter_map(Value::as_str));
+            if local != "ignoreFields" {
+                continue;
+            }
+            // JSON: an array of field names; from XML: empty elements named by the fields.
+            match v {
+                Value::Array(list) => self.ignore.extend(list.iter().filter_map(Value::as_str)),
+                Value::Object(fields) => self.ignore.extend(fields.keys().map(String::as_str)),
+                Value::String(field) => self.ignore.push(field),
+                _ => {}
             }
         }
     }
@@ -235,15 +252,30 @@ impl<'c> Hasher<'c> {
 
     /// Append the pre-hash string of `event` to `out`.
     pub fn prehash_into(&self, event: &Value, out: &mut String) -> Result<(), HashError> {
-        let obj = event.as_object().ok_or(HashError::NotAnObject { field: "event" })?;
-        let event_type = obj.get("type").and_then(Value::as_str).ok_or(HashError::MissingType)?;
+        let obj = event
+            .as_object()
+            .ok_or(HashError::NotAnObject { field: "event" })?;
+        let event_type = obj
+            .get("type")
+            .and_then(Value::as_str)
+            .ok_or(HashError::MissingType)?;
         let mut local_ns = Vec::new();
         if let Some(ctx) = obj.get("@context") {
             collect_namespaces(ctx, &mut local_ns);
         }
-        let ns = Namespaces { local: &local_ns, doc: &self.namespaces };
-        let mut b = Builder { nodes: Vec::with_capacity(48), ns };
-        b.nodes.push(Node::new(Name::Key(""), Text::None, Src::Obj(obj, Ctx::Top)));
+        let ns = Namespaces {
+            local: &local_ns,
+            doc: &self.namespaces,
+        };
+        let mut b = Builder {
+            nodes: Vec::with_capacity(48),
+            ns,
+        };
+        b.nodes.push(Node::new(
+            Name::Key(""),
+            Text::None,
+            Src::Obj(obj, Ctx::Top),
+        ));
         b.expand(0, 0)?;
         let ignore: Vec<Name<'_>> = ["recordTime", "eventID", "type", "errorDeclaration"]
             .into_iter()
@@ -311,10 +343,16 @@ struct Namespaces<'a> {
 impl<'a> Namespaces<'a> {
     fn get(&self, prefix: &str) -> Option<&'a str> {
         let find = |list: &'a [(&'a str, &'a str)]| {
-            list.iter().rev().find(|(p, _)| *p == prefix).map(|(_, iri)| *iri)
+            list.iter()
+                .rev()
+                .find(|(p, _)| *p == prefix)
+                .map(|(_, iri)| *iri)
         };
         find(self.local).or_else(|| find(self.doc)).or_else(|| {
-            DEFAULT_NAMESPACES.iter().find(|(p, _)| *p == prefix).map(|(_, iri)| *iri)
+            DEFAULT_NAMESPACES
+                .iter()
+                .find(|(p, _)| *p == prefix)
+                .map(|(_, iri)| *iri)
         })
     }
 
@@ -416,7 +454,12 @@ enum Src<'a> {
     Leaf,
     Obj(&'a Map<String, Value>, Ctx),
     /// The elements of `value` (an array, or one value), each named `element`.
-    List { value: &'a Value, element: Name<'a>, pairs: Option<&'static Vocabulary>, ctx: Ctx },
+    List {
+        value: &'a Value,
+        element: Name<'a>,
+        pairs: Option<&'static Vocabulary>,
+        ctx: Ctx,
+    },
     /// One business transaction, source or destination: `type` first, then the rest.
     Pair(&'a Value, Name<'a>, &'static Vocabulary),
 }
@@ -499,7 +542,9 @@ fn key_role(ctx: Ctx, key: &str) -> (Voc, Ctx) {
 /// The element name of an entry of a list named `list` (`epcList` → `epc`, `inputEPCList` →
 /// `epc`, `quantityList` → `quantityElement`, …).
 fn list_element_name<'a>(list: Name<'a>, entry_is_object: bool) -> Name<'a> {
-    let Some(base) = list.list_element() else { return list };
+    let Some(base) = list.list_element() else {
+        return list;
+    };
     match base {
         Name::Key("inputEPC" | "outputEPC") => Name::Key("epc"),
         Name::Key("inputQuantity" | "outputQuantity" | "childQuantity") => {
@@ -549,7 +594,17 @@ impl<'a> Builder<'a> {
         }
         let name = self.ns.name_of(key);
         let (voc, child_ctx) = key_role(ctx, key);
-        let is_list = name.list_element().is_some() || key == "childEPCs";
+        // Standard lists always hold entries; a user extension `…List` only when it is an array
+        // (an object is the list element itself, as in XML).
+        let is_list = match (ctx, key) {
+            (
+                Ctx::Top,
+                "epcList" | "inputEPCList" | "outputEPCList" | "childEPCs" | "quantityList"
+                | "childQuantityList" | "inputQuantityList" | "outputQuantityList"
+                | "sensorElementList" | "bizTransactionList" | "sourceList" | "destinationList",
+            ) => true,
+            _ => v.is_array() && name.list_element().is_some(),
+        };
         if is_list {
             if v.as_array().is_some_and(|a| a.is_empty()) {
                 return Ok(());
@@ -559,11 +614,20 @@ impl<'a> Builder<'a> {
                 (Ctx::Top, "sourceList" | "destinationList") => Some(&vocab::SOURCE_DEST_TYPE),
                 _ => None,
             };
-            let element = if key == "childEPCs" { Name::Key("epc") } else { name };
+            let element = if key == "childEPCs" {
+                Name::Key("epc")
+            } else {
+                name
+            };
             return self.push(Node::new(
                 name,
                 Text::None,
-                Src::List { value: v, element, pairs, ctx: child_ctx },
+                Src::List {
+                    value: v,
+                    element,
+                    pairs,
+                    ctx: child_ctx,
+                },
             ));
         }
         let mut result = Ok(());
@@ -584,7 +648,10 @@ impl<'a> Builder<'a> {
         if depth >= MAX_DEPTH {
             let mut field = String::new();
             self.nodes[idx].name.write(&mut field);
-            return Err(HashError::TooDeep { field, limit: MAX_DEPTH });
+            return Err(HashError::TooDeep {
+                field,
+                limit: MAX_DEPTH,
+            });
         }
         let first = self.nodes.len();
         match src {
@@ -594,7 +661,12 @@ impl<'a> Builder<'a> {
                     self.push_key(k, v, ctx)?;
                 }
             }
-            Src::List { value, element, pairs, ctx } => {
+            Src::List {
+                value,
+                element,
+                pairs,
+                ctx,
+            } => {
                 let mut result = Ok(());
                 for_each_entry(value, &mut |entry| {
                     if result.is_err() {
@@ -603,7 +675,8 @@ impl<'a> Builder<'a> {
                     let node = match pairs {
                         Some(voc) => {
                             let key = element.list_element().unwrap_or(element);
-                            let mut n = Node::new(Name::Key(""), Text::None, Src::Pair(entry, key, voc));
+                            let mut n =
+                                Node::new(Name::Key(""), Text::None, Src::Pair(entry, key, voc));
                             n.pair = true;
                             n
                         }
@@ -626,7 +699,12 @@ impl<'a> Builder<'a> {
                         let mut result = Ok(());
                         for_each_entry(t, &mut |t| {
                             if result.is_ok() {
-                                let n = Self::value_node(Name::Key("type"), t, Voc::Of(voc), Ctx::Other);
+                                let n = Self::value_node(
+                                    Name::Key("type"),
+                                    t,
+                                    Voc::Of(voc),
+                                    Ctx::Other,
+                                );
                                 result = self.push(n);
                             }
                         });
@@ -661,15 +739,27 @@ struct Field {
 }
 
 const fn leaf(name: &'static str) -> Field {
-    Field { name, time: false, sub: None }
+    Field {
+        name,
+        time: false,
+        sub: None,
+    }
 }
 
 const fn time(name: &'static str) -> Field {
-    Field { name, time: true, sub: None }
+    Field {
+        name,
+        time: true,
+        sub: None,
+    }
 }
 
 const fn node(name: &'static str, sub: &'static [Field]) -> Field {
-    Field { name, time: false, sub: Some(sub) }
+    Field {
+        name,
+        time: false,
+        sub: Some(sub),
+    }
 }
 
 static EPCS: [Field; 1] = [leaf("epc")];
@@ -712,8 +802,10 @@ static SENSOR_REPORT: [Field; 23] = [
     leaf("uom"),
     leaf("coordinateReferenceSystem"),
 ];
-static SENSOR_ELEMENT: [Field; 2] =
-    [node("sensorMetadata", &SENSOR_METADATA), node("sensorReport", &SENSOR_REPORT)];
+static SENSOR_ELEMENT: [Field; 2] = [
+    node("sensorMetadata", &SENSOR_METADATA),
+    node("sensorReport", &SENSOR_REPORT),
+];
 static SENSOR_ELEMENTS: [Field; 1] = [node("sensorElement", &SENSOR_ELEMENT)];
 
 /// The canonical property order of the standard fields of an event.
@@ -792,7 +884,10 @@ impl Emitter<'_, '_> {
             n.field = if gather && n.name.is_user_extension() {
                 NO_FIELD - 1
             } else {
-                order.iter().position(|f| n.name.is(f.name)).map_or(NO_FIELD, |p| p as u8)
+                order
+                    .iter()
+                    .position(|f| n.name.is(f.name))
+                    .map_or(NO_FIELD, |p| p as u8)
             };
         }
         for (fi, field) in order.iter().enumerate() {
@@ -932,11 +1027,14 @@ fn web_vocabulary(s: &str) -> Cow<'_, str> {
         return Cow::Borrowed(s);
     }
     Cow::Owned(
-        s.replace("urn:epcglobal:cbv:bizstep:", "https://ref.gs1.org/cbv/BizStep-")
-            .replace("urn:epcglobal:cbv:disp:", "https://ref.gs1.org/cbv/Disp-")
-            .replace("urn:epcglobal:cbv:btt:", "https://ref.gs1.org/cbv/BTT-")
-            .replace("urn:epcglobal:cbv:sdt:", "https://ref.gs1.org/cbv/SDT-")
-            .replace("urn:epcglobal:cbv:er:", "https://ref.gs1.org/cbv/ER-"),
+        s.replace(
+            "urn:epcglobal:cbv:bizstep:",
+            "https://ref.gs1.org/cbv/BizStep-",
+        )
+        .replace("urn:epcglobal:cbv:disp:", "https://ref.gs1.org/cbv/Disp-")
+        .replace("urn:epcglobal:cbv:btt:", "https://ref.gs1.org/cbv/BTT-")
+        .replace("urn:epcglobal:cbv:sdt:", "https://ref.gs1.org/cbv/SDT-")
+        .replace("urn:epcglobal:cbv:er:", "https://ref.gs1.org/cbv/ER-"),
     )
 }
 
@@ -1016,7 +1114,9 @@ fn write_big_integer(out: &mut String, f: f64) {
 /// An `xsd:dateTime` as UTC with milliseconds (`YYYY-MM-DDTHH:MM:SS.mmmZ`); the 4th decimal
 /// rounds half up. Returns false (writing nothing) if `s` is not a timestamp.
 fn write_timestamp(out: &mut String, s: &str) -> bool {
-    let Some(ms) = parse_timestamp_ms(s.as_bytes()) else { return false };
+    let Some(ms) = parse_timestamp_ms(s.as_bytes()) else {
+        return false;
+    };
     let days = ms.div_euclid(86_400_000);
     let in_day = ms.rem_euclid(86_400_000);
     let (y, m, d) = civil_from_days(days);
@@ -1049,9 +1149,7 @@ fn parse_timestamp_ms(b: &[u8]) -> Option<i64> {
         *i += n;
         Some(v)
     };
-    let expect = |i: &mut usize, c: u8| -> Option<()> {
-        (b.get(*i) == Some(&c)).then(|| *i += 1)
-    };
+    let expect = |i: &mut usize, c: u8| -> Option<()> { (b.get(*i) == Some(&c)).then(|| *i += 1) };
     let year = num(&mut i, 4)?;
     expect(&mut i, b'-')?;
     let month = num(&mut i, 2)?;
@@ -1103,7 +1201,11 @@ fn parse_timestamp_ms(b: &[u8]) -> Option<i64> {
             if h > 23 || m > 59 {
                 return None;
             }
-            if sign == b'-' { -(h * 60 + m) } else { h * 60 + m }
+            if sign == b'-' {
+                -(h * 60 + m)
+            } else {
+                h * 60 + m
+            }
         }
         Some(_) => return None,
     };
@@ -1188,7 +1290,11 @@ fn write_constrained_dl(out: &mut String, dl: &str) {
     out.push_str(key_ai);
     out.push('/');
     write_dl_value(out, key);
-    if let Some((p, v)) = qualifiers.iter().enumerate().find_map(|(p, q)| q.map(|v| (p, v))) {
+    if let Some((p, v)) = qualifiers
+        .iter()
+        .enumerate()
+        .find_map(|(p, q)| q.map(|v| (p, v)))
+    {
         out.push('/');
         out.push_str(wanted[p]);
         out.push('/');
@@ -1237,7 +1343,10 @@ mod tests {
     fn timestamps_round_half_up_to_milliseconds_in_utc() {
         assert_eq!(ts("2023-01-18T11:04:03.1415Z"), "2023-01-18T11:04:03.142Z");
         assert_eq!(ts("2023-01-18T11:04:03.1414Z"), "2023-01-18T11:04:03.141Z");
-        assert_eq!(ts("2005-04-03T20:33:31.116000-06:00"), "2005-04-04T02:33:31.116Z");
+        assert_eq!(
+            ts("2005-04-03T20:33:31.116000-06:00"),
+            "2005-04-04T02:33:31.116Z"
+        );
         assert_eq!(ts("2020-04-01T15:00:00+01:00"), "2020-04-01T14:00:00.000Z");
         assert_eq!(ts("2020-12-31T23:59:59.9996Z"), "2021-01-01T00:00:00.000Z");
         assert_eq!(ts("2020-02-29T00:30:00+01:00"), "2020-02-28T23:30:00.000Z");
@@ -1277,11 +1386,17 @@ mod tests {
             c("https://id.gs1.org/01/09780345418913/22/x/10/L1/21/765tz?abc=1"),
             "https://id.gs1.org/01/09780345418913/21/765tz"
         );
-        assert_eq!(c("https://id.gs1.org/01/09780345418913/10/L1"), "https://id.gs1.org/01/09780345418913/10/L1");
+        assert_eq!(
+            c("https://id.gs1.org/01/09780345418913/10/L1"),
+            "https://id.gs1.org/01/09780345418913/10/L1"
+        );
         assert_eq!(
             c("https://id.gs1.org/01/80614141123458/21/6789%2f&%25\"!%3F()"),
             "https://id.gs1.org/01/80614141123458/21/6789%2F%26%25%22%21%3F%28%29"
         );
-        assert_eq!(c("https://id.gs1.org/414/4012345000115/254/987"), "https://id.gs1.org/414/4012345000115/254/987");
+        assert_eq!(
+            c("https://id.gs1.org/414/4012345000115/254/987"),
+            "https://id.gs1.org/414/4012345000115/254/987"
+        );
     }
 }

@@ -129,20 +129,13 @@ pub static BIZ_TRANSACTION_TYPE: Vocabulary = Vocabulary {
 /// Terms of `sourceList and destinationList type`.
 pub static SOURCE_DEST_TYPE: Vocabulary = Vocabulary {
     prefix: "https://ref.gs1.org/cbv/SDT-",
-    terms: &[
-        "location",
-        "owning_party",
-        "possessing_party",
-    ],
+    terms: &["location", "owning_party", "possessing_party"],
 };
 
 /// Terms of `errorDeclaration reason`.
 pub static ERROR_REASON: Vocabulary = Vocabulary {
     prefix: "https://ref.gs1.org/cbv/ER-",
-    terms: &[
-        "did_not_occur",
-        "incorrect_data",
-    ],
+    terms: &["did_not_occur", "incorrect_data"],
 };
 
 /// Terms of `sensorReport type`.
@@ -227,10 +220,7 @@ pub static MEASUREMENT_TYPE: Vocabulary = Vocabulary {
 /// Terms of `sensorReport exception`.
 pub static SENSOR_ALERT_TYPE: Vocabulary = Vocabulary {
     prefix: "https://gs1.org/voc/",
-    terms: &[
-        "ALARM_CONDITION",
-        "ERROR_CONDITION",
-    ],
+    terms: &["ALARM_CONDITION", "ERROR_CONDITION"],
 };
 
 /// Terms of `sensorReport component`.

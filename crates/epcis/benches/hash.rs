@@ -1,0 +1,103 @@
+//! Event hashing rate on one core: `cargo bench -p epcis --bench hash`.
+//!
+//! Inputs: the JSON events of the hash reference vectors (`epcis-event-hash-generator/tests/
+//! examples/*.jsonld`, 43 events of every type, with sensor data, extensions, ILMD) and, as the
+//! typical event, the 13 events of `epcisDocWithVariousEventTypes.jsonld`.
+
+use epcis::hash::{Hasher, event_hash, ni_uri};
+use serde_json::Value;
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+const EXAMPLES: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../../shared/reference-data/epcis-event-hash-generator/tests/examples"
+);
+
+fn load(filter: &str) -> Vec<(Value, Value)> {
+    let mut paths: Vec<_> = std::fs::read_dir(EXAMPLES)
+        .expect("reference data")
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "jsonld"))
+        .filter(|p| p.to_string_lossy().contains(filter))
+        .collect();
+    paths.sort();
+    let mut out = Vec::new();
+    for p in paths {
+        let doc: Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+        let ctx = doc["@context"].clone();
+        let body = &doc["epcisBody"];
+        let list = body
+            .get("eventList")
+            .or_else(|| body["queryResults"]["resultsBody"].get("eventList"));
+        for e in list.and_then(Value::as_array).into_iter().flatten() {
+            out.push((e.clone(), ctx.clone()));
+        }
+    }
+    out
+}
+
+/// Events per second of `f` over `events`, best of 5 runs of at least 0.4 s each.
+fn rate(events: &[(Value, Value)], mut f: impl FnMut(&Value, &Value)) -> f64 {
+    let mut best = 0f64;
+    for _ in 0..5 {
+        let start = Instant::now();
+        let mut n = 0u64;
+        while start.elapsed() < Duration::from_millis(400) {
+            for (e, c) in events {
+                f(e, c);
+            }
+            n += events.len() as u64;
+        }
+        best = best.max(n as f64 / start.elapsed().as_secs_f64());
+    }
+    best
+}
+
+fn main() {
+    for (label, events) in [
+        (
+            "typical (VariousEventTypes, 13 events)",
+            load("VariousEventTypes"),
+        ),
+        ("all reference JSON events", load("")),
+    ] {
+        let bytes: usize = events.iter().map(|(e, _)| e.to_string().len()).sum();
+        let pre: usize = events
+            .iter()
+            .map(|(e, c)| Hasher::new(c).prehash(e).unwrap().len())
+            .sum();
+        println!(
+            "{label}: {} events, mean JSON {} B, mean pre-hash {} B",
+            events.len(),
+            bytes / events.len(),
+            pre / events.len()
+        );
+        let r = rate(&events, |e, c| {
+            black_box(event_hash(black_box(e), c).unwrap());
+        });
+        println!("  event_hash(event, context)        {:>10.0} events/s", r);
+        let hasher = Hasher::new(&events[0].1);
+        let r = rate(&events, |e, _| {
+            black_box(hasher.event_hash(black_box(e)).unwrap());
+        });
+        println!("  Hasher::event_hash (reused)        {:>10.0} events/s", r);
+        let mut buf = String::with_capacity(4096);
+        let r = rate(&events, |e, _| {
+            buf.clear();
+            hasher.prehash_into(black_box(e), &mut buf).unwrap();
+            black_box(&buf);
+        });
+        println!("  Hasher::prehash_into (no SHA-256)  {:>10.0} events/s", r);
+        let pres: Vec<String> = events
+            .iter()
+            .map(|(e, c)| Hasher::new(c).prehash(e).unwrap())
+            .collect();
+        let mut i = 0;
+        let r = rate(&events, |_, _| {
+            black_box(ni_uri(black_box(&pres[i % pres.len()])));
+            i += 1;
+        });
+        println!("  ni_uri (SHA-256 + hex only)        {:>10.0} events/s", r);
+    }
+}
