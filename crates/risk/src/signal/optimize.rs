@@ -20,8 +20,8 @@ impl Default for NelderMead {
     fn default() -> Self {
         NelderMead {
             step: 0.5,
-            f_tol: 1e-11,
-            x_tol: 1e-9,
+            f_tol: 1e-9,
+            x_tol: 1e-7,
             max_evaluations: 20_000,
             max_restarts: 20,
         }

@@ -51,6 +51,25 @@ pub struct FarringtonOptions {
     pub no_periods: usize,
     /// Weeks before t left out of the baseline.
     pub past_weeks_not_included: usize,
+    /// Which implementation's arithmetic to reproduce; see [`Variant`].
+    pub variant: Variant,
+}
+
+/// The small differences between implementations of the same algorithm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Variant {
+    /// R `surveillance::farringtonFlexible` (1.20–1.26) exactly. After reweighting the package
+    /// stores the prior weights ω in the model's `weights` slot, so `summary.glm` (used for the
+    /// trend's p-value and, through `predict.glm`, for the standard error of μ̂₀) computes the
+    /// dispersion as Σ ω ((y − μ)/μ)² / (n − p) instead of the Pearson Σ ω (y − μ)²/μ / (n − p);
+    /// φ is the Pearson estimate. z = Φ⁻¹(1 − α).
+    FarringtonFlexible,
+    /// R `surveillance::algo.farrington`: Pearson dispersion for the trend test, φ for the
+    /// standard error of μ̂₀, and z = Φ⁻¹(1 − α/2).
+    AlgoFarrington,
+    /// The Pearson dispersion throughout and z = Φ⁻¹(1 − α).
+    Pearson,
 }
 
 impl FarringtonOptions {
@@ -69,6 +88,19 @@ impl FarringtonOptions {
             limit_weeks: 4,
             no_periods: 1,
             past_weeks_not_included: 3,
+            variant: Variant::FarringtonFlexible,
+        }
+    }
+    /// R `algo.farrington(control = list(b, w, alpha, ...))` with its defaults (reweighting with
+    /// threshold 1, trend, 2/3 power).
+    pub fn algo_farrington(b: usize, w: usize, alpha: f64) -> Self {
+        FarringtonOptions {
+            b,
+            w,
+            alpha,
+            past_weeks_not_included: w,
+            variant: Variant::AlgoFarrington,
+            ..Self::farrington_1996()
         }
     }
     /// The "Noufaily 2013"-like options of the surveillance help example.
@@ -253,7 +285,10 @@ pub fn farrington_flexible(
             format!("must start at index {need} or later (b years of history and a half window)"),
         ));
     }
-    let z = norm_quantile(1.0 - o.alpha);
+    let z = match o.variant {
+        Variant::AlgoFarrington => norm_quantile(1.0 - o.alpha / 2.0),
+        _ => norm_quantile(1.0 - o.alpha),
+    };
     let mut out = Vec::with_capacity(range.len());
     for t in range {
         let k = t + 1; // 1-based
@@ -272,11 +307,15 @@ pub fn farrington_flexible(
                 detail: format!("at index {t}"),
             });
         };
+        let trend_dispersion = |m: &GlmFit| match o.variant {
+            Variant::FarringtonFlexible if o.reweight => m.dispersion_prior_weights,
+            _ => m.dispersion,
+        };
         let mut do_trend = false;
         if with_trend {
-            let (eta, _) = model.predict_link(&d.now_row_season, model.dispersion);
+            let (eta, _) = model.predict_link(&d.now_row_season, 1.0);
             let pred = eta.exp();
-            let se = (model.dispersion * model.cov_unscaled[1][1]).sqrt();
+            let se = (trend_dispersion(&model) * model.cov_unscaled[1][1]).sqrt();
             let p = t_two_sided_p(model.beta[1] / se, model.df_residual);
             let significant = p < o.p_threshold_trend;
             do_trend = o.b >= 3 && significant && pred <= d.max_y;
@@ -291,7 +330,11 @@ pub fn farrington_flexible(
                 (model, phi) = refit;
             }
         }
-        let (eta, se_eta) = model.predict_link(&d.now_row_season, model.dispersion);
+        let se_dispersion = match o.variant {
+            Variant::AlgoFarrington => phi,
+            _ => trend_dispersion(&model),
+        };
+        let (eta, se_eta) = model.predict_link(&d.now_row_season, se_dispersion);
         let mu0 = eta.exp();
         let se_mu = se_eta * mu0;
         let tau = phi + se_mu * se_mu / mu0;

@@ -13,6 +13,9 @@ pub(crate) struct GlmFit {
     pub cov_unscaled: Vec<Vec<f64>>,
     /// Pearson dispersion Σ w (y − μ)²/μ / (n − p).
     pub dispersion: f64,
+    /// Σ w ((y − μ)/μ)² / (n − p): what R's `summary.glm` computes when the model's `weights`
+    /// (normally the working weights w·μ) have been overwritten with the prior weights w.
+    pub dispersion_prior_weights: f64,
     pub df_residual: f64,
     /// Diagonal of the hat matrix W^½ X (X'WX)⁻¹ X' W^½.
     pub hat: Vec<f64>,
@@ -59,7 +62,11 @@ pub(crate) fn fit_quasipoisson(x: &[Vec<f64>], y: &[f64], w: &[f64]) -> Option<G
     let mut beta = vec![0.0; p];
     let mut converged = false;
     let mut xtwx = vec![vec![0.0; p]; p];
+    // μ at the start of the last iteration: R keeps that iteration's working weights (and QR)
+    // for the covariance, the hat values and the dispersion, with the final μ in the residuals.
+    let mut mu_w = mu.clone();
     for _iter in 0..25 {
+        mu_w.copy_from_slice(&mu);
         // Working response and weights.
         let mut xtwz = vec![0.0; p];
         for row in xtwx.iter_mut() {
@@ -91,29 +98,22 @@ pub(crate) fn fit_quasipoisson(x: &[Vec<f64>], y: &[f64], w: &[f64]) -> Option<G
         }
         dev_old = dev;
     }
-    // Final weights.
-    for row in xtwx.iter_mut() {
-        row.iter_mut().for_each(|v| *v = 0.0);
-    }
-    for i in 0..n {
-        let wi = w[i] * mu[i];
-        for a in 0..p {
-            for b in 0..p {
-                xtwx[a][b] += x[i][a] * wi * x[i][b];
-            }
-        }
-    }
     let cov = invert(&xtwx)?;
     let n_ok = w.iter().filter(|&&v| v != 0.0).count() as f64;
     let df = n_ok - p as f64;
     let dispersion = (0..n)
         .filter(|&i| w[i] != 0.0)
-        .map(|i| w[i] * (y[i] - mu[i]).powi(2) / mu[i])
+        .map(|i| w[i] * mu_w[i] * ((y[i] - mu[i]) / mu[i]).powi(2))
+        .sum::<f64>()
+        / df;
+    let dispersion_prior_weights = (0..n)
+        .filter(|&i| w[i] != 0.0)
+        .map(|i| w[i] * ((y[i] - mu[i]) / mu[i]).powi(2))
         .sum::<f64>()
         / df;
     let hat = (0..n)
         .map(|i| {
-            let wi = w[i] * mu[i];
+            let wi = w[i] * mu_w[i];
             let q: f64 = (0..p)
                 .map(|a| (0..p).map(|b| x[i][a] * cov[a][b] * x[i][b]).sum::<f64>())
                 .sum();
@@ -125,6 +125,7 @@ pub(crate) fn fit_quasipoisson(x: &[Vec<f64>], y: &[f64], w: &[f64]) -> Option<G
         mu,
         cov_unscaled: cov,
         dispersion,
+        dispersion_prior_weights,
         df_residual: df,
         hat,
         converged,

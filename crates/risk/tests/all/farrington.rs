@@ -2,6 +2,7 @@
 //! package's help example).
 
 use risk::warning::farrington::{FarringtonOptions, farrington_flexible};
+use serde_json::Value;
 
 use crate::common::assert_close;
 use crate::ears::{expected, series};
@@ -69,4 +70,34 @@ fn agona_noufaily_2013_options() {
         ),
         31
     );
+}
+
+/// The older `algo.farrington` (b = 4, w = 3, α = 0.1) on the same data: upper bounds, alarms and
+/// the trend decisions.
+#[test]
+fn agona_algo_farrington() {
+    let s = series("surveillance/salmonella_agona_weekly.csv");
+    let exp = expected();
+    let e = &exp["agona_algo_farrington_b4w3_alpha0.1"];
+    let f = |v: &Value| -> Vec<f64> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect()
+    };
+    let (ub, alarm, trend) = (f(&e["upperbound"]), f(&e["alarm"]), f(&e["trend"]));
+    let out =
+        farrington_flexible(&s, 281..312, &FarringtonOptions::algo_farrington(4, 3, 0.1)).unwrap();
+    assert_eq!(out.len(), 31);
+    for (i, p) in out.iter().enumerate() {
+        assert_close(
+            &format!("algo.farrington[{i}] upperbound"),
+            p.upperbound.unwrap(),
+            ub[i],
+            1e-8,
+        );
+        assert_eq!(p.trend, trend[i] == 1.0, "algo.farrington[{i}] trend");
+        assert_eq!(p.score > 1.0, alarm[i] == 1.0, "algo.farrington[{i}] alarm");
+    }
 }

@@ -129,11 +129,12 @@ fn openebgm_caers_expected_fixed_theta_all_17189_pairs() {
 /// agreeing only to the 4th significant digit (3.256048 / 3.256318 / 3.255966).
 ///
 /// 1. Our likelihood at that estimate is the printed minimum.
-/// 2. A local search started at that estimate stays there (it is a local optimum), agreeing to the
-///    precision the reference's own starts agree to.
+/// 2. A local search started at that estimate stays there (it is a local optimum), agreeing to
+///    5e-5 relative — ten times closer than the reference's own starts agree with each other.
 /// 3. From openEBGM's documented starts our search finds a *lower* optimum (α₁ ≈ 21): the
 ///    reference's estimate is a local optimum, not the maximum-likelihood estimate. We assert that
-///    ours is at least as good and that two runs reproduce it to 1e-6.
+///    ours is at least as good and that a second run from it reproduces −log L to 1e-12 (the
+///    parameters to 2e-5: the likelihood is that flat).
 #[test]
 fn caers_hyperparameter_fit_against_openebgm() {
     let c = caers();
@@ -168,7 +169,7 @@ fn caers_hyperparameter_fit_against_openebgm() {
         ("beta2", p.beta2, reference.beta2),
         ("p", p.p, reference.p),
     ] {
-        assert_close(name, got, want, 2e-4);
+        assert_close(name, got, want, 5e-5);
     }
     assert!(local.neg_log_likelihood <= ref_nll + 1e-9);
 
@@ -194,13 +195,16 @@ fn caers_hyperparameter_fit_against_openebgm() {
         global.neg_log_likelihood,
         1e-12,
     );
-    assert_close(
-        "refit alpha2",
-        again.prior.alpha2,
-        global.prior.alpha2,
-        1e-6,
-    );
-    assert_close("refit p", again.prior.p, global.prior.p, 1e-6);
+    // The likelihood is flat: −log L pins the parameters down to about 1e-5 relative only.
+    for (name, a, b) in [
+        ("alpha1", again.prior.alpha1, global.prior.alpha1),
+        ("beta1", again.prior.beta1, global.prior.beta1),
+        ("alpha2", again.prior.alpha2, global.prior.alpha2),
+        ("beta2", again.prior.beta2, global.prior.beta2),
+        ("p", again.prior.p, global.prior.p),
+    ] {
+        assert_close(&format!("refit {name}"), a, b, 2e-5);
+    }
 }
 
 #[test]

@@ -32,16 +32,27 @@ proptest! {
         prop_assert!((t.ror().lo * comp.ror().hi - 1.0).abs() < 1e-9);
     }
 
-    /// More reports of the pair (a + 1, d − 1 keeps N) raise every measure.
+    /// With the margins fixed (so E is fixed), one more report of the pair — (a+1, b−1, c−1, d+1) —
+    /// raises every measure.
     #[test]
-    fn monotone_in_a(t in table()) {
-        let more = Table2x2::new(t.a + 1, t.b, t.c, t.d - 1);
+    fn monotone_in_a_with_fixed_margins(t in table()) {
+        prop_assume!(t.b >= 2 && t.c >= 2);
+        let more = Table2x2::new(t.a + 1, t.b - 1, t.c - 1, t.d + 1);
+        prop_assert!((more.expected() - t.expected()).abs() <= 1e-12 * t.expected());
         prop_assert!(more.prr().estimate > t.prr().estimate);
         prop_assert!(more.ror().estimate > t.ror().estimate);
         prop_assert!(more.ic_shrink().estimate > t.ic_shrink().estimate);
         prop_assert!(more.bcpnn().ic > t.bcpnn().ic);
         let p = caers_fixed_theta();
         prop_assert!(p.ebgm(more.a, more.expected()).2 > p.ebgm(t.a, t.expected()).2);
+    }
+
+    /// With b, c, d fixed, a larger a raises PRR and ROR.
+    #[test]
+    fn prr_ror_monotone_in_a(t in table()) {
+        let more = Table2x2::new(t.a + 1, t.b, t.c, t.d);
+        prop_assert!(more.prr().estimate > t.prr().estimate);
+        prop_assert!(more.ror().estimate > t.ror().estimate);
     }
 
     /// Intervals contain their estimates; Yates never exceeds the uncorrected χ².
