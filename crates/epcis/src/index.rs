@@ -552,3 +552,21 @@ pub fn extract(event: &Value, event_hash: String) -> Result<EventIndex, IndexErr
         body,
     })
 }
+
+/// Hash (CBV 2.0, `crate::hash`) and index one event. `context` is the document's `@context`
+/// (`Value::Null` if none). For many events of one document, build one [`crate::hash::Hasher`]
+/// and call [`index_event_with`].
+pub fn index_event(event: &Value, context: &Value) -> Result<EventIndex, IndexError> {
+    index_event_with(&crate::hash::Hasher::new(context), event)
+}
+
+/// [`index_event`] with a prepared hasher.
+pub fn index_event_with(
+    hasher: &crate::hash::Hasher<'_>,
+    event: &Value,
+) -> Result<EventIndex, IndexError> {
+    let hash = hasher
+        .event_hash(event)
+        .map_err(|e| invalid("event", format!("cannot compute the event hash: {e}")))?;
+    extract(event, hash)
+}

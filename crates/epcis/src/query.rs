@@ -108,6 +108,33 @@ pub struct EventQuery {
     pub order_direction: Direction,
     /// `eventCountLimit`: stop after this many events in total.
     pub event_count_limit: Option<usize>,
+    /// `EQ_quantity` (any of), `GT_`/`GE_`/`LT_`/`LE_quantity`: the event has a quantity element
+    /// (in any quantity list) whose `quantity` satisfies all of the given comparisons.
+    pub eq_quantity: Vec<f64>,
+    pub gt_quantity: Option<f64>,
+    pub ge_quantity: Option<f64>,
+    pub lt_quantity: Option<f64>,
+    pub le_quantity: Option<f64>,
+}
+
+impl EventQuery {
+    /// Whether the query has any quantity condition.
+    pub fn has_quantity_filter(&self) -> bool {
+        !self.eq_quantity.is_empty()
+            || self.gt_quantity.is_some()
+            || self.ge_quantity.is_some()
+            || self.lt_quantity.is_some()
+            || self.le_quantity.is_some()
+    }
+
+    /// Whether one quantity satisfies every quantity condition of the query.
+    pub fn quantity_matches(&self, q: f64) -> bool {
+        (self.eq_quantity.is_empty() || self.eq_quantity.contains(&q))
+            && self.gt_quantity.is_none_or(|b| q > b)
+            && self.ge_quantity.is_none_or(|b| q >= b)
+            && self.lt_quantity.is_none_or(|b| q < b)
+            && self.le_quantity.is_none_or(|b| q <= b)
+    }
 }
 
 /// A query parameter that breaks a rule. `param` is the parameter's name as given.
@@ -294,6 +321,21 @@ impl Builder {
                     v => return Err(perr(name, format!("must be ASC or DESC, got {v:?}"))),
                 });
             }
+            "EQ_quantity" => {
+                for v in list("number")? {
+                    self.q.eq_quantity.push(number(name, v)?);
+                }
+            }
+            "GT_quantity" | "GE_quantity" | "LT_quantity" | "LE_quantity" => {
+                self.single(name)?;
+                let n = Some(number(name, raw.trim())?);
+                match name {
+                    "GT_quantity" => self.q.gt_quantity = n,
+                    "GE_quantity" => self.q.ge_quantity = n,
+                    "LT_quantity" => self.q.lt_quantity = n,
+                    _ => self.q.le_quantity = n,
+                }
+            }
             "eventCountLimit" => {
                 self.single(name)?;
                 let n: usize = raw
@@ -368,6 +410,7 @@ impl Builder {
             self.q.wd_read_point.len(),
             self.q.wd_biz_location.len(),
             self.q.eq_event_id.len(),
+            self.q.eq_quantity.len(),
         ]
         .into_iter()
         .chain(self.q.matches.iter().map(|m| m.1.len()))
@@ -412,6 +455,13 @@ impl Builder {
             ));
         }
         Ok(self.q)
+    }
+}
+
+fn number(name: &str, v: &str) -> Result<f64, QueryParamError> {
+    match v.parse::<f64>() {
+        Ok(n) if n.is_finite() => Ok(n),
+        _ => Err(perr(name, format!("must be a number, got {v:?}"))),
     }
 }
 

@@ -279,6 +279,9 @@ fn write(
             let mut ins_id = tx.prepare_cached(
                 "INSERT INTO event_ids (id, seq, role) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
             )?;
+            let mut ins_qty = tx.prepare_cached(
+                "INSERT INTO event_quantities (seq, quantity) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+            )?;
             let mut ins_link = tx.prepare_cached(
                 "INSERT INTO event_links (kind, id, type, seq) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
             )?;
@@ -352,6 +355,9 @@ fn write(
                 for r in &e.ids {
                     let id = intern_id(ids, &tx, &r.id)?;
                     ins_id.execute(params![id, seq, r.role as u8 as i64])?;
+                    if let Some(q) = r.quantity {
+                        ins_qty.execute(params![seq, q])?;
+                    }
                 }
                 for (kind, list) in [
                     (LINK_BIZ_TRANSACTION, &e.biz_transactions),

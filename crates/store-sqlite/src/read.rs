@@ -190,6 +190,25 @@ fn filters(sql: &mut Sql, q: &EventQuery, owners: &Option<Vec<i64>>) {
         sql.list(&hashes);
         sql.push("))");
     }
+    if q.has_quantity_filter() {
+        sql.push(" AND EXISTS (SELECT 1 FROM event_quantities qt WHERE qt.seq = e.seq");
+        if !q.eq_quantity.is_empty() {
+            sql.push(" AND qt.quantity IN ");
+            sql.list(&q.eq_quantity);
+        }
+        for (bound, op) in [
+            (q.gt_quantity, ">"),
+            (q.ge_quantity, ">="),
+            (q.lt_quantity, "<"),
+            (q.le_quantity, "<="),
+        ] {
+            if let Some(b) = bound {
+                sql.push(&format!(" AND qt.quantity {op} "));
+                sql.bind(b);
+            }
+        }
+        sql.push(")");
+    }
     if q.exists_error_declaration {
         sql.push(" AND e.has_error = 1");
     }

@@ -90,6 +90,11 @@ CREATE TABLE IF NOT EXISTS event_ids (
     role INTEGER NOT NULL,
     PRIMARY KEY (id, seq, role)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS event_quantities (
+    seq INTEGER NOT NULL,
+    quantity REAL NOT NULL,
+    PRIMARY KEY (seq, quantity)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS event_links (
     kind INTEGER NOT NULL,
     id INTEGER NOT NULL,

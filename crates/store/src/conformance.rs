@@ -185,7 +185,10 @@ pub fn sample_events(seed: u64, n: usize) -> Vec<Value> {
         let item = rng.below(3);
         let ms = T0_MS + (i as i64) * 60_000 + rng.below(50_000) as i64;
         let offset = [0, 8, -5][rng.below(3) as usize];
-        let epc = |rng: &mut Lcg| spell(rng, sgtin(c, item, rng.below(40)));
+        let epc = |rng: &mut Lcg| {
+            let urn = sgtin(c, item, rng.below(40));
+            spell(rng, urn)
+        };
         let kind = rng.below(5);
         let mut e = serde_json::Map::new();
         let ty = [
@@ -221,7 +224,11 @@ pub fn sample_events(seed: u64, n: usize) -> Vec<Value> {
                 if rng.below(3) == 0 {
                     e.insert(
                         "quantityList".into(),
-                        json!([{"epcClass": spell(&mut rng, lgtin(c, item, rng.below(4))), "quantity": rng.below(100) as f64 + 0.5, "uom": "KGM"}]),
+                        {
+                            let class = lgtin(c, item, rng.below(4));
+                            let class = spell(&mut rng, class);
+                            json!([{"epcClass": class, "quantity": rng.below(100) as f64 + 0.5, "uom": "KGM"}])
+                        },
                     );
                 }
                 e.insert(
@@ -230,10 +237,8 @@ pub fn sample_events(seed: u64, n: usize) -> Vec<Value> {
                 );
             }
             1 | 4 => {
-                e.insert(
-                    "parentID".into(),
-                    json!(spell(&mut rng, sscc(c, rng.below(10)))),
-                );
+                let parent = sscc(c, rng.below(10));
+                e.insert("parentID".into(), json!(spell(&mut rng, parent)));
                 let kids: Vec<String> = (0..1 + rng.below(3)).map(|_| epc(&mut rng)).collect();
                 e.insert("childEPCs".into(), json!(kids));
                 if rng.below(2) == 0 {
@@ -457,6 +462,14 @@ pub fn naive_matches(q: &EventQuery, e: &RefEvent) -> bool {
         }
     }
     if !q.eq_event_id.is_empty() && !q.eq_event_id.contains(&x.event_id) {
+        return false;
+    }
+    if q.has_quantity_filter()
+        && !x
+            .ids
+            .iter()
+            .any(|r| r.quantity.is_some_and(|v| q.quantity_matches(v)))
+    {
         return false;
     }
     if q.exists_error_declaration && !x.has_error_declaration {
@@ -747,6 +760,10 @@ fn every_query_parameter<S: Store>(s: &S) {
     let gln = gs1::normalize_id(&sgln("0614141", 1, None));
     let party = "urn:epc:id:pgln:0614141.00001";
     let bt = "urn:epcglobal:cbv:bt:0614141:1";
+    let parent = sscc("0614141", 3);
+    let other_epc = sgtin("4012345", 0, 3);
+    let out_class = lgtin("0614141", 2, 1);
+    let two_ids = format!("{}|{}", r[1].index.event_id, r[7].index.event_id);
     let mut nonempty = 0;
     let cases: Vec<Vec<(&str, &str)>> = vec![
         vec![],
@@ -779,23 +796,17 @@ fn every_query_parameter<S: Store>(s: &S) {
         vec![("MATCH_epc", &epc_urn)],
         vec![("MATCH_epc", &epc_dl)],
         vec![("MATCH_epc", &pat)],
-        vec![("MATCH_parentID", &sscc("0614141", 3))],
+        vec![("MATCH_parentID", &parent)],
         vec![("MATCH_inputEPC", &pat)],
         vec![("MATCH_outputEPC", &pat)],
         vec![("MATCH_anyEPC", &pat)],
-        vec![
-            ("MATCH_anyEPC", &epc_urn),
-            ("MATCH_anyEPC", &sgtin("4012345", 0, 3)),
-        ],
+        vec![("MATCH_anyEPC", &epc_urn), ("MATCH_anyEPC", &other_epc)],
         vec![("MATCH_epcClass", &class)],
         vec![("MATCH_inputEPCClass", &class)],
-        vec![("MATCH_outputEPCClass", &lgtin("0614141", 2, 1))],
+        vec![("MATCH_outputEPCClass", &out_class)],
         vec![("MATCH_anyEPCClass", &class)],
         vec![("EQ_eventID", &r[0].index.event_id)],
-        vec![(
-            "EQ_eventID",
-            &format!("{}|{}", r[1].index.event_id, r[7].index.event_id),
-        )],
+        vec![("EQ_eventID", &two_ids)],
         vec![("EXISTS_errorDeclaration", "")],
         vec![("EQ_bizTransaction_po", bt)],
         vec![("EQ_source_owning_party", party)],
@@ -813,6 +824,9 @@ fn every_query_parameter<S: Store>(s: &S) {
         ],
         vec![("orderBy", "eventTime"), ("orderDirection", "ASC")],
         vec![("orderBy", "recordTime")],
+        vec![("GE_quantity", "10"), ("LT_quantity", "50.5")],
+        vec![("EQ_quantity", "3|10")],
+        vec![("GT_quantity", "60"), ("LE_quantity", "90.5")],
     ];
     // Events without eventID are queried by the hash that became their ID.
     let hashed = r

@@ -31,7 +31,11 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { capture_events_max: 100_000, page_size_max: 10_000, frontier_batch_max: 10_000 }
+        Limits {
+            capture_events_max: 100_000,
+            page_size_max: 10_000,
+            frontier_batch_max: 10_000,
+        }
     }
 }
 
@@ -84,7 +88,11 @@ pub trait Store: Send + Sync + 'static {
     /// Every event visible in `scope` in which any of `ids` (canonical identifiers, see
     /// `gs1::normalize_id`) appears in any role (object, parent, child, input, output, class).
     /// Used by trace as one batched frontier query; `ids.len()` is at most `Limits::frontier_batch_max`.
-    fn events_touching(&self, scope: &Scope, ids: &[String]) -> Result<Vec<StoredEvent>, StoreError>;
+    fn events_touching(
+        &self,
+        scope: &Scope,
+        ids: &[String],
+    ) -> Result<Vec<StoredEvent>, StoreError>;
 
     /// Number of events visible in `scope`.
     fn count_events(&self, scope: &Scope) -> Result<u64, StoreError>;
@@ -101,8 +109,17 @@ pub trait Store: Send + Sync + 'static {
 
     /// Insert or replace a record. `expected_version` (if given) must match the stored version
     /// (optimistic concurrency; 0 means "must not exist"). Returns the new version.
-    fn put_record(&self, record: NewRecord, expected_version: Option<u64>) -> Result<u64, StoreError>;
-    fn get_record(&self, scope: &Scope, collection: &str, id: &str) -> Result<Option<Record>, StoreError>;
+    fn put_record(
+        &self,
+        record: NewRecord,
+        expected_version: Option<u64>,
+    ) -> Result<u64, StoreError>;
+    fn get_record(
+        &self,
+        scope: &Scope,
+        collection: &str,
+        id: &str,
+    ) -> Result<Option<Record>, StoreError>;
     /// Records of a collection visible in `scope`, ordered by id, after `after`, at most `limit`.
     fn list_records(
         &self,

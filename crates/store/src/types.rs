@@ -52,7 +52,9 @@ impl Role {
             "regulator" => Ok(Role::Regulator),
             "admin" => Ok(Role::Admin),
             "public" => Ok(Role::Public),
-            _ => Err(format!("role must be one of enterprise, regulator, admin, public; got {s:?}")),
+            _ => Err(format!(
+                "role must be one of enterprise, regulator, admin, public; got {s:?}"
+            )),
         }
     }
 }

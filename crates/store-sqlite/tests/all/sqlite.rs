@@ -23,6 +23,14 @@ fn wal_and_synchronous_full_are_in_force() {
 
 #[test]
 fn conformance() {
-    let make = || SqliteStore::open(&temp_dir("conf"), Limits::default()).unwrap();
+    let dirs = std::sync::Mutex::new(Vec::new());
+    let make = || {
+        let d = temp_dir("conf");
+        dirs.lock().unwrap().push(d.clone());
+        SqliteStore::open(&d, Limits::default()).unwrap()
+    };
     store::conformance::run_all(&make);
+    for d in dirs.into_inner().unwrap() {
+        let _ = std::fs::remove_dir_all(d);
+    }
 }
