@@ -9,6 +9,10 @@
 //!    ObjectEvent must name what it is about, an AggregationEvent with ADD/DELETE needs its
 //!    `parentID`, `uom` only with `quantity`.
 //!
+//! The schema is the draft of github.com/gs1/EPCIS (2023-05-16) with two corrections where it
+//! contradicts the EPCIS 2.0 XSD and GS1's own examples (see `validate/schema.rs`):
+//! `persistentDisposition` is allowed on every event type, and `sensorReport.type` is optional.
+//!
 //! Issues are sorted by pointer, at most one per pointer (the semantic rule wins over the schema
 //! message for the same field), and capped at [`MAX_ISSUES`].
 
@@ -150,6 +154,14 @@ fn finish(
         return Ok(());
     }
     let mut seen = std::collections::HashSet::new();
+    // A schema `anyOf` failure on a whole object says less than a semantic issue inside it.
+    let explained = |i: &ValidationIssue| {
+        i.rule.contains(schema::ANY_OF_PREFIX)
+            && semantic
+                .iter()
+                .any(|s| s.pointer.starts_with(&format!("{}/", i.pointer)))
+    };
+    let schema: Vec<ValidationIssue> = schema.into_iter().filter(|i| !explained(i)).collect();
     let mut out: Vec<ValidationIssue> = semantic
         .into_iter()
         .chain(schema)

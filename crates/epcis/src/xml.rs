@@ -60,19 +60,26 @@ impl XmlError {
     }
 }
 
-/// Limits for XML input. `max_bytes` is for the caller (the text is already in memory).
+/// How XML input is read. Every field from outside is bounded.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct XmlLimits {
+pub struct XmlOptions {
+    /// Element nesting.
     pub max_depth: usize,
-    /// Elements in the whole document.
+    /// Elements in the whole document (the caller bounds the byte size).
     pub max_elements: usize,
+    /// `true` (the default, as the standard says): event fields in the order of the EPCIS 2.0
+    /// XSD sequence, and an `EPCISQueryDocument` with `EPCISBody/QueryResults`. `false`:
+    /// field order is ignored and a query document may carry `queryName`/`resultsBody` directly
+    /// under its root (as some published examples, e.g. the event hash generator's, do).
+    pub strict: bool,
 }
 
-impl Default for XmlLimits {
+impl Default for XmlOptions {
     fn default() -> Self {
-        XmlLimits {
+        XmlOptions {
             max_depth: 64,
             max_elements: 20_000_000,
+            strict: true,
         }
     }
 }
@@ -81,21 +88,22 @@ impl Default for XmlLimits {
 pub const EPCIS_CONTEXT_URL: &str =
     "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld";
 
-/// Converts an EPCIS XML document to its JSON-LD form (see the module docs).
+/// Converts an EPCIS XML document to its JSON-LD form (see the module docs), with
+/// [`XmlOptions::default`] (strict).
 pub fn xml_to_json_document(xml: &str) -> Result<Value, XmlError> {
-    xml_to_json_document_with_limits(xml, &XmlLimits::default())
+    xml_to_json_document_with(xml, &XmlOptions::default())
 }
 
-/// [`xml_to_json_document`] with explicit limits.
-pub fn xml_to_json_document_with_limits(xml: &str, limits: &XmlLimits) -> Result<Value, XmlError> {
+/// [`xml_to_json_document`] with explicit options.
+pub fn xml_to_json_document_with(xml: &str, options: &XmlOptions) -> Result<Value, XmlError> {
     let (root, decls) = tree::parse(
         xml,
         &tree::Limits {
-            max_depth: limits.max_depth,
-            max_elements: limits.max_elements,
+            max_depth: options.max_depth,
+            max_elements: options.max_elements,
         },
     )?;
-    read::document(&root, &decls)
+    read::document(&root, &decls, options.strict)
 }
 
 /// Writes a JSON-LD document (`EPCISDocument`, `EPCISQueryDocument` or a single event) as
@@ -215,15 +223,39 @@ pub(crate) fn is_epcis_namespace(ns: &str) -> bool {
     )
 }
 
-/// Prefixes the standard EPCIS 2.0 JSON-LD context defines, with the namespace an XML document
-/// uses for them.
-pub(crate) const STANDARD_PREFIXES: &[(&str, &str)] = &[
-    ("cbvmda", "urn:epcglobal:cbv:mda"),
-    ("gs1", "https://gs1.org/voc/"),
-    ("cbv", "https://ref.gs1.org/cbv/"),
-    ("epcis", "https://ref.gs1.org/epcis/"),
-    ("xsd", "http://www.w3.org/2001/XMLSchema#"),
-    ("rdfs", "http://www.w3.org/2000/01/rdf-schema#"),
-    ("owl", "http://www.w3.org/2002/07/owl#"),
-    ("dcterms", "http://purl.org/dc/terms/"),
+/// Prefixes the standard EPCIS 2.0 JSON-LD context defines: (prefix, namespace in the JSON-LD
+/// context, namespace XML documents conventionally declare for it).
+pub(crate) const STANDARD_PREFIXES: &[(&str, &str, &str)] = &[
+    ("cbvmda", "urn:epcglobal:cbv:mda:", "urn:epcglobal:cbv:mda"),
+    ("gs1", "https://gs1.org/voc/", "https://gs1.org/voc/"),
+    (
+        "cbv",
+        "https://ref.gs1.org/cbv/",
+        "https://ref.gs1.org/cbv/",
+    ),
+    (
+        "epcis",
+        "https://ref.gs1.org/epcis/",
+        "https://ref.gs1.org/epcis/",
+    ),
+    (
+        "xsd",
+        "http://www.w3.org/2001/XMLSchema#",
+        "http://www.w3.org/2001/XMLSchema#",
+    ),
+    (
+        "rdfs",
+        "http://www.w3.org/2000/01/rdf-schema#",
+        "http://www.w3.org/2000/01/rdf-schema#",
+    ),
+    (
+        "owl",
+        "http://www.w3.org/2002/07/owl#",
+        "http://www.w3.org/2002/07/owl#",
+    ),
+    (
+        "dcterms",
+        "http://purl.org/dc/terms/",
+        "http://purl.org/dc/terms/",
+    ),
 ];

@@ -72,6 +72,21 @@ pub(super) fn check_event(ev: &Value, p: &str, out: &mut Vec<ValidationIssue>) {
         _ => {}
     }
 
+    // ILMD describes objects at their creation: only with action ADD (ObjectEvent).
+    if ty == "ObjectEvent"
+        && obj.contains_key("ilmd")
+        && matches!(action, Some("OBSERVE" | "DELETE"))
+    {
+        issue(
+            out,
+            format!("{p}/ilmd"),
+            format!(
+                "`ilmd` is only allowed in an ObjectEvent with action ADD, not {}",
+                action.unwrap_or("")
+            ),
+        );
+    }
+
     // what the event is about
     match ty {
         "ObjectEvent" => {

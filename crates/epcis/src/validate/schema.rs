@@ -14,10 +14,23 @@ fn schema_value() -> Value {
     let mut s =
         serde_json::from_str(SCHEMA_TEXT).expect("the bundled EPCIS JSON schema is valid JSON");
     allow_persistent_disposition_everywhere(&mut s);
+    sensor_report_type_optional(&mut s);
     s
 }
 
-/// The one deliberate deviation from the draft JSON schema: it lists `persistentDisposition`
+/// Second deliberate deviation: the draft JSON schema requires `sensorReport.type`, while the
+/// EPCIS 2.0 XSD (`SensorReportType`: `type` is `use="optional"`) and GS1's own
+/// `SensorDataExamples.xml` (reports that carry only an `exception`) treat it as optional.
+fn sensor_report_type_optional(schema: &mut Value) {
+    if let Some(req) = schema
+        .pointer_mut("/definitions/sensorReport/required")
+        .and_then(Value::as_array_mut)
+    {
+        req.retain(|r| r != "type");
+    }
+}
+
+/// A deliberate deviation from the draft JSON schema: it lists `persistentDisposition`
 /// only for ObjectEvent and TransformationEvent, while the EPCIS 2.0 standard and its XSD
 /// (`AggregationEventType`, `TransactionEventType`, `AssociationEventType`) allow it on every
 /// event type. We follow the standard and the XSD.
@@ -103,6 +116,9 @@ fn short(v: &Value) -> String {
     }
 }
 
+/// The generic rule text of an `anyOf` failure (after the value).
+pub(super) const ANY_OF_PREFIX: &str = "matches none of the forms the EPCIS 2.0 schema allows here";
+
 fn last_segment(pointer: &str) -> &str {
     pointer.rsplit('/').next().unwrap_or("")
 }
@@ -143,7 +159,7 @@ fn any_of_rule(pointer: &str, value: &Value) -> String {
         ),
         ("certificationInfo", _) => format!("{v} must be a URI or an array of URIs"),
         ("@context", _) => format!("{v} must be a URI, an object, or an array of those"),
-        _ => format!("{v} matches none of the forms the EPCIS 2.0 schema allows here"),
+        _ => format!("{v} {ANY_OF_PREFIX}"),
     }
 }
 

@@ -1,7 +1,7 @@
 //! XML element tree -> EPCIS 2.0 JSON-LD value.
 
 use super::tree::{Attr, Declarations, Element, XSI};
-use super::{EPCIS_CONTEXT_URL, STANDARD_PREFIXES, XmlError, event_sequence, is_epcis_namespace};
+use super::{EPCIS_CONTEXT_URL, XmlError, event_sequence, is_epcis_namespace};
 use crate::document::{CbvField, EVENT_TYPES, compact_cbv_value};
 use serde_json::{Map, Number, Value};
 
@@ -12,6 +12,9 @@ type StdChild<'f, 'a> =
 
 struct Ctx<'a> {
     decls: &'a Declarations,
+    /// Check the EPCIS 2.0 XSD element order (not for EPCIS 1.x documents, whose `extension`
+    /// wrappers order the same fields differently).
+    check_order: bool,
     /// Prefixes used by extension members, with their namespace (for `@context`).
     used: Vec<(String, String)>,
 }
@@ -446,7 +449,7 @@ impl<'a> Ctx<'a> {
                     ),
                 ));
             };
-            if idx < *last {
+            if self.check_order && idx < *last {
                 return Err(invalid(
                     &p,
                     format!(
@@ -615,27 +618,59 @@ impl<'a> Ctx<'a> {
         Ok(Value::Object(m))
     }
 
+    fn query_results(&mut self, qr: &Element) -> Result<Value, XmlError> {
+        let mut q = Map::new();
+        for f in ["queryName", "subscriptionID"] {
+            if let Some(x) = child(qr, f) {
+                q.insert(f.into(), Value::String(x.text().to_string()));
+            }
+        }
+        let mut rb = Map::new();
+        let p = "/epcisBody/queryResults/resultsBody";
+        if let Some(r) = child(qr, "resultsBody") {
+            let events = match child(r, "EventList") {
+                Some(l) => self.event_list(l, &format!("{p}/eventList"))?,
+                None => Vec::new(),
+            };
+            rb.insert("eventList".into(), Value::Array(events));
+            if let Some(vl) = child(r, "VocabularyList") {
+                let v = self.vocabulary_list(vl, &format!("{p}/vocabularyList"))?;
+                rb.insert("vocabularyList".into(), v);
+            }
+        }
+        q.insert("resultsBody".into(), Value::Object(rb));
+        Ok(Value::Object(q))
+    }
+
+    /// The standard context, then every namespace prefix the converted members use, even those
+    /// the standard context also defines (so that readers with other defaults agree).
     fn context(&self) -> Value {
         let mut ctx = vec![Value::String(EPCIS_CONTEXT_URL.to_string())];
         for (p, ns) in &self.used {
-            let standard = STANDARD_PREFIXES.iter().any(|(sp, sns)| {
-                sp == p
-                    && ns.trim_end_matches([':', '/', '#']) == sns.trim_end_matches([':', '/', '#'])
-            });
-            if !standard {
-                let mut o = Map::new();
-                o.insert(p.clone(), Value::String(ns.clone()));
-                ctx.push(Value::Object(o));
-            }
+            let mut o = Map::new();
+            o.insert(p.clone(), Value::String(ns.clone()));
+            ctx.push(Value::Object(o));
         }
         Value::Array(ctx)
     }
 
-    /// Document-level attributes: unqualified ones as members, xsi/xmlns dropped, others as
-    /// extension members.
+    /// Document-level attributes: those with a JSON member of the same name (`schemaVersion`,
+    /// `creationDate`, and `id`, `sender`, `receiver`, `instanceIdentifier` as
+    /// [`super::json_to_xml_document`] writes them) and namespaced ones as extension members;
+    /// `xsi:*` and other unqualified attributes (no place in the JSON binding) are dropped.
     fn root_attrs(&mut self, el: &Element, m: &mut Map<String, Value>) {
+        const MEMBERS: [&str; 6] = [
+            "schemaVersion",
+            "creationDate",
+            "id",
+            "sender",
+            "receiver",
+            "instanceIdentifier",
+        ];
         for a in &el.attrs {
-            if a.ns.as_deref() == Some(XSI) {
+            if a.ns.as_deref() == Some(XSI)
+                || (a.ns.is_none() && !MEMBERS.contains(&a.local.as_str()))
+            {
                 continue;
             }
             let k = self.attr_key(a);
@@ -649,9 +684,18 @@ fn child<'e>(el: &'e Element, local: &str) -> Option<&'e Element> {
 }
 
 /// Converts the root element.
-pub(super) fn document(root: &Element, decls: &Declarations) -> Result<Value, XmlError> {
+pub(super) fn document(
+    root: &Element,
+    decls: &Declarations,
+    strict: bool,
+) -> Result<Value, XmlError> {
+    let epcis_1x = root.ns.as_deref().is_some_and(|ns| ns.ends_with(":xsd:1"))
+        || decls
+            .iter()
+            .any(|(_, ns)| ns == "urn:epcglobal:epcis:xsd:1");
     let mut ctx = Ctx {
         decls,
+        check_order: strict && !epcis_1x,
         used: Vec::new(),
     };
     let name = root.local.as_str();
@@ -710,31 +754,16 @@ pub(super) fn document(root: &Element, decls: &Declarations) -> Result<Value, Xm
                     let qr = child(c, "QueryResults").ok_or_else(|| {
                         invalid("/epcisBody/queryResults", "<QueryResults> is missing")
                     })?;
-                    let mut q = Map::new();
-                    for f in ["queryName", "subscriptionID"] {
-                        if let Some(x) = child(qr, f) {
-                            q.insert(f.into(), Value::String(x.text().to_string()));
-                        }
-                    }
-                    let mut rb = Map::new();
-                    let p = "/epcisBody/queryResults/resultsBody";
-                    if let Some(r) = child(qr, "resultsBody") {
-                        let events = match child(r, "EventList") {
-                            Some(l) => ctx.event_list(l, &format!("{p}/eventList"))?,
-                            None => Vec::new(),
-                        };
-                        rb.insert("eventList".into(), Value::Array(events));
-                        if let Some(vl) = child(r, "VocabularyList") {
-                            let v = ctx.vocabulary_list(vl, &format!("{p}/vocabularyList"))?;
-                            rb.insert("vocabularyList".into(), v);
-                        }
-                    }
-                    q.insert("resultsBody".into(), Value::Object(rb));
-                    body.insert("queryResults".into(), Value::Object(q));
+                    body.insert("queryResults".into(), ctx.query_results(qr)?);
                 }
             },
+            // Anything else (for a lenient query document: the QueryResults content directly
+            // under the root, read below).
             _ => {}
         }
+    }
+    if !strict && name == "EPCISQueryDocument" && !body.contains_key("queryResults") {
+        body.insert("queryResults".into(), ctx.query_results(root)?);
     }
     if let Some(h) = header
         && h.as_object().is_some_and(|o| !o.is_empty())

@@ -102,7 +102,9 @@ impl W {
                 format!("member name `{key}` cannot be written as an XML element name"),
             ));
         }
-        if !self.ns.iter().any(|(q, _)| q == p) && !STANDARD_PREFIXES.iter().any(|(q, _)| *q == p) {
+        if !self.ns.iter().any(|(q, _)| q == p)
+            && !STANDARD_PREFIXES.iter().any(|(q, _, _)| *q == p)
+        {
             return Err(invalid(
                 pointer,
                 format!("namespace prefix `{p}` of `{key}` is not defined in @context"),
@@ -120,8 +122,8 @@ impl W {
             .or_else(|| {
                 STANDARD_PREFIXES
                     .iter()
-                    .find(|(q, _)| *q == p)
-                    .map(|(_, n)| *n)
+                    .find(|(q, _, _)| *q == p)
+                    .map(|(_, _, xml)| *xml)
             })
             .or_else(|| {
                 self.generated
@@ -619,6 +621,20 @@ pub(super) fn document(doc: &Value) -> Result<String, XmlError> {
         .ok_or_else(|| invalid("", "the document must be a JSON object"))?;
     let mut ns = Vec::new();
     context_prefixes(root.get("@context"), &mut ns);
+    // Events may carry their own @context (namespaces declared "at different levels").
+    for list in [
+        "/epcisBody/eventList",
+        "/epcisBody/queryResults/resultsBody/eventList",
+    ] {
+        for ev in doc
+            .pointer(list)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            context_prefixes(ev.get("@context"), &mut ns);
+        }
+    }
     let mut w = W {
         out: String::new(),
         ns,
