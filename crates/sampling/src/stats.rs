@@ -383,10 +383,46 @@ struct Counts {
 
 const QUARTERS: [&str; 4] = ["Q1", "Q2", "Q3", "Q4"];
 
-type Key<'a> = [&'a str; 8];
+/// A group key: up to 8 string parts. Hashed with the default (DoS-resistant) hasher, but in
+/// one `write` of a length-prefixed concatenation instead of 17 small writes.
+#[derive(Clone, Copy, PartialOrd, Ord)]
+struct Key<'a>([&'a str; 8]);
+
+impl PartialEq for Key<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        // Lengths first, then pointers: unused parts are empty and equal parts often share
+        // storage. (Measured: `memcmp` of empty slices dominated the rollup on this machine.)
+        self.0.iter().zip(&other.0).all(|(a, b)| {
+            a.len() == b.len() && (a.is_empty() || a.as_ptr() == b.as_ptr() || a == b)
+        })
+    }
+}
+
+impl Eq for Key<'_> {}
+
+impl std::hash::Hash for Key<'_> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        let mut buf = [0u8; 256];
+        let mut n = 0;
+        for part in &self.0 {
+            let b = part.as_bytes();
+            if n + 4 + b.len() > buf.len() {
+                // Long keys: hash part by part.
+                for p in &self.0 {
+                    p.hash(state);
+                }
+                return;
+            }
+            buf[n..n + 4].copy_from_slice(&(b.len() as u32).to_le_bytes());
+            buf[n + 4..n + 4 + b.len()].copy_from_slice(b);
+            n += 4 + b.len();
+        }
+        state.write(&buf[..n]);
+    }
+}
 
 fn key_of<'a>(r: &RecordRef<'a>, by: &[GroupBy]) -> Key<'a> {
-    let mut k: Key<'a> = [""; 8];
+    let mut k = [""; 8];
     let mut i = 0;
     for g in by.iter().take(4) {
         match g {
@@ -408,10 +444,11 @@ fn key_of<'a>(r: &RecordRef<'a>, by: &[GroupBy]) -> Key<'a> {
         }
         i += 1;
     }
-    k
+    Key(k)
 }
 
 fn key_strings(k: &Key<'_>, by: &[GroupBy]) -> Vec<String> {
+    let k = &k.0;
     let mut out = Vec::new();
     let mut i = 0;
     for g in by.iter().take(4) {
