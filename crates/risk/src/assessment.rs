@@ -614,7 +614,7 @@ pub fn assess(input: &AssessmentInput) -> Result<Assessment, RiskError> {
     }
     let d = &scenarios[deciding];
     rationale.push(format!(
-        "The product presents a {} : scenario {} has the highest risk (Decision (EU) 2019/417, the highest risk of all scenarios decides).",
+        "The product presents a {}: scenario {} has the highest risk (Decision (EU) 2019/417, the highest risk of all scenarios decides).",
         level.label().to_lowercase(),
         d.index + 1
     ));

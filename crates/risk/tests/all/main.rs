@@ -9,5 +9,6 @@ mod ears;
 mod farrington;
 mod mgps;
 mod properties;
+mod report;
 mod scan;
 mod two_by_two;

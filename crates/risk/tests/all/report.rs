@@ -1,0 +1,90 @@
+//! The signals CSV: exact headers per method, pairs summed, values equal to the measures.
+
+use risk::csv::{parse_pairs, records};
+use risk::signal::{Contingency, ExpectedMethod, FitOptions, Method, Table2x2, signals_csv};
+
+fn table(text: &str) -> Contingency {
+    let pairs = parse_pairs(text).unwrap();
+    Contingency::from_counts(
+        pairs
+            .iter()
+            .map(|(p, e, s, n)| (p.as_str(), e.as_str(), s.as_str(), *n)),
+        ExpectedMethod::Unstratified,
+    )
+    .unwrap()
+}
+
+#[test]
+fn headers_are_exactly_as_specified() {
+    let t = table("product,event,count\np1,e1,20\np1,e2,80\np2,e1,100\np2,e2,9800\n");
+    let want = [
+        (
+            Method::Prr,
+            "product,event,a,b,c,d,expected,prr,prr_lo,prr_hi,chi2_yates,evans",
+        ),
+        (
+            Method::Ror,
+            "product,event,a,b,c,d,expected,ror,ror_lo,ror_hi",
+        ),
+        (
+            Method::Bcpnn,
+            "product,event,a,b,c,d,expected,ic,ic025,ic975",
+        ),
+    ];
+    for (m, header) in want {
+        let (csv, _) = signals_csv(&t, m, &FitOptions::default()).unwrap();
+        assert_eq!(csv.lines().next().unwrap(), header);
+        assert_eq!(csv.lines().count(), 5);
+    }
+}
+
+#[test]
+fn repeated_pairs_are_summed_and_values_match_the_measures() {
+    // (20, 80, 100, 9800) split over repeated lines and in a different order.
+    let t = table("event,product,count\ne1,p1,5\ne2,p1,80\ne1,p2,100\ne1,p1,15\ne2,p2,9800\n");
+    let (csv, _) = signals_csv(&t, Method::Prr, &FitOptions::default()).unwrap();
+    let recs: Vec<Vec<String>> = records(&csv).map(|r| r.unwrap().1).collect();
+    let row = recs.iter().find(|r| r[0] == "p1" && r[1] == "e1").unwrap();
+    assert_eq!(&row[2..6], ["20", "80", "100", "9800"]);
+    let tab = Table2x2::new(20, 80, 100, 9800);
+    let prr = tab.prr();
+    let parsed: Vec<f64> = row[6..].iter().map(|v| v.parse().unwrap()).collect();
+    assert_eq!(
+        parsed,
+        vec![
+            tab.expected(),
+            prr.estimate,
+            prr.lo,
+            prr.hi,
+            tab.chi2_yates(),
+            1.0
+        ]
+    );
+}
+
+#[test]
+fn names_with_commas_and_quotes_round_trip() {
+    let t = table("product,event,count\n\"Vitamin C, 500 mg\",\"\"\"rash\"\"\",3\nx,y,4\n");
+    let (csv, _) = signals_csv(&t, Method::Ror, &FitOptions::default()).unwrap();
+    let recs: Vec<Vec<String>> = records(&csv).map(|r| r.unwrap().1).collect();
+    assert_eq!(recs[1][0], "Vitamin C, 500 mg");
+    assert_eq!(recs[1][1], "\"rash\"");
+}
+
+#[test]
+fn mgps_column_values_come_from_the_fitted_prior() {
+    let c = crate::mgps::caers();
+    let (csv, fit) = signals_csv(&c, Method::Mgps, &FitOptions::default()).unwrap();
+    let fit = fit.unwrap();
+    assert_eq!(
+        csv.lines().next().unwrap(),
+        "product,event,a,b,c,d,expected,ebgm,eb05,eb95"
+    );
+    assert_eq!(csv.lines().count(), c.cells.len() + 1);
+    let first = &c.cells[0];
+    let s = fit.prior.score(first.table.a, first.expected);
+    let line = csv.lines().nth(1).unwrap().to_string();
+    let rec = records(&line).next().unwrap().unwrap().1;
+    let got: Vec<f64> = rec[7..].iter().map(|v| v.parse().unwrap()).collect();
+    assert_eq!(got, vec![s.ebgm, s.eb05, s.eb95]);
+}
