@@ -1,0 +1,310 @@
+//! The few fields of an EPCIS event that trace needs, read from the stored JSON body.
+//!
+//! Identifiers are canonicalised with `gs1::normalize_id`, so an EPC URN and the matching GS1
+//! Digital Link are the same object. CBV words are reduced to their bare form (`shipping`), whatever
+//! form (bare, URN, Web URI) the event used.
+
+use serde_json::Value;
+use store::StoredEvent;
+
+use crate::TraceError;
+
+/// An event as trace sees it.
+#[derive(Debug, Clone)]
+pub struct Ev {
+    pub id: String,
+    pub seq: i64,
+    /// The organisation that captured the event.
+    pub owner: String,
+    pub time_ms: i64,
+    pub event_type: String,
+    /// `ADD`, `OBSERVE`, `DELETE` (absent on transformations).
+    pub action: Option<String>,
+    /// Bare CBV word (`shipping`) or the URI as given for non-CBV steps.
+    pub biz_step: Option<String>,
+    pub disposition: Option<String>,
+    pub read_point: Option<String>,
+    pub biz_location: Option<String>,
+    /// `epcList`
+    pub epcs: Vec<String>,
+    pub parent: Option<String>,
+    /// `childEPCs`
+    pub children: Vec<String>,
+    pub inputs: Vec<String>,
+    pub outputs: Vec<String>,
+    /// `quantityList`
+    pub quantities: Vec<Qty>,
+    pub child_quantities: Vec<Qty>,
+    pub input_quantities: Vec<Qty>,
+    pub output_quantities: Vec<Qty>,
+    /// Lots named by ILMD `lotNumber` for the serialised objects this event commissions or
+    /// outputs: (serial, lot class) pairs, both canonical.
+    pub ilmd_lots: Vec<(String, String)>,
+    /// (bare type, canonical id)
+    pub sources: Vec<(String, String)>,
+    pub destinations: Vec<(String, String)>,
+}
+
+/// One entry of a quantity list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Qty {
+    pub class: String,
+    pub quantity: Option<f64>,
+    pub uom: Option<String>,
+}
+
+/// The bare word of a CBV value in any of its forms.
+pub fn bare_cbv(v: &str) -> String {
+    for prefix in ["https://ref.gs1.org/cbv/", "http://ref.gs1.org/cbv/"] {
+        if let Some(rest) = v.strip_prefix(prefix) {
+            return rest
+                .split_once('-')
+                .map(|(_, w)| w)
+                .unwrap_or(rest)
+                .to_string();
+        }
+    }
+    if let Some(rest) = v.strip_prefix("urn:epcglobal:cbv:") {
+        return rest.rsplit(':').next().unwrap_or(rest).to_string();
+    }
+    v.to_string()
+}
+
+/// The lot class (canonical) of a canonical serialised GTIN id and a lot number, if the id is
+/// a GS1 `01/…/21/…` Digital Link.
+pub fn lot_of_serial(serial: &str, lot: &str) -> Option<String> {
+    let rest = serial
+        .strip_prefix(gs1::CANONICAL_HOST)?
+        .strip_prefix("/01/")?;
+    let (gtin, _) = rest.split_once("/21/")?;
+    if lot.is_empty() {
+        return None;
+    }
+    let dl = format!(
+        "{}/01/{gtin}/10/{}",
+        gs1::CANONICAL_HOST,
+        gs1::pct::encode(lot, gs1::pct::dl_keep)
+    );
+    Some(gs1::normalize_id(&dl))
+}
+
+fn strings(v: &Value, key: &str) -> Vec<String> {
+    match v.get(key) {
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(|x| match x {
+                Value::String(s) => Some(gs1::normalize_id(s)),
+                Value::Object(o) => o.get("epc").and_then(Value::as_str).map(gs1::normalize_id),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn quantities(v: &Value, key: &str) -> Vec<Qty> {
+    match v.get(key) {
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(|q| {
+                let class = q.get("epcClass")?.as_str()?;
+                Some(Qty {
+                    class: gs1::normalize_id(class),
+                    quantity: q.get("quantity").and_then(Value::as_f64),
+                    uom: q.get("uom").and_then(Value::as_str).map(str::to_string),
+                })
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn id_of(v: &Value, key: &str) -> Option<String> {
+    match v.get(key)? {
+        Value::Object(o) => o.get("id").and_then(Value::as_str).map(gs1::normalize_id),
+        Value::String(s) => Some(gs1::normalize_id(s)),
+        _ => None,
+    }
+}
+
+fn source_dest(v: &Value, list: &str, field: &str) -> Vec<(String, String)> {
+    match v.get(list) {
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(|x| {
+                let ty = x
+                    .get("type")
+                    .and_then(Value::as_str)
+                    .map(bare_cbv)
+                    .unwrap_or_default();
+                let id = x.get(field).and_then(Value::as_str)?;
+                Some((ty, gs1::normalize_id(id)))
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The ILMD lot number, under any prefix (`cbvmda:lotNumber`, the full URI, or `lotNumber`).
+fn ilmd_lot_number(v: &Value) -> Option<String> {
+    let ilmd = v.get("ilmd")?.as_object()?;
+    ilmd.iter().find_map(|(k, val)| {
+        let local = k.rsplit([':', '#']).next().unwrap_or(k);
+        if local == "lotNumber" {
+            val.as_str().map(str::to_string)
+        } else {
+            None
+        }
+    })
+}
+
+impl Ev {
+    /// Read an event from its stored form.
+    pub fn parse(e: &StoredEvent) -> Result<Ev, TraceError> {
+        let v: Value = serde_json::from_str(&e.body).map_err(|err| TraceError::BadEvent {
+            event_id: e.event_id.clone(),
+            reason: err.to_string(),
+        })?;
+        let s = |k: &str| v.get(k).and_then(Value::as_str);
+        let epcs = strings(&v, "epcList");
+        let outputs = strings(&v, "outputEPCList");
+        let mut ilmd_lots = Vec::new();
+        if let Some(lot) = ilmd_lot_number(&v) {
+            for serial in epcs.iter().chain(outputs.iter()) {
+                if let Some(class) = lot_of_serial(serial, &lot) {
+                    ilmd_lots.push((serial.clone(), class));
+                }
+            }
+        }
+        Ok(Ev {
+            id: e.event_id.clone(),
+            seq: e.seq,
+            owner: e.owner.as_str().to_string(),
+            time_ms: e.event_time_ms,
+            event_type: e.event_type.clone(),
+            action: s("action").map(str::to_string),
+            biz_step: s("bizStep").map(bare_cbv),
+            disposition: s("disposition").map(bare_cbv),
+            read_point: id_of(&v, "readPoint"),
+            biz_location: id_of(&v, "bizLocation"),
+            epcs,
+            parent: s("parentID").map(gs1::normalize_id),
+            children: strings(&v, "childEPCs"),
+            inputs: strings(&v, "inputEPCList"),
+            outputs,
+            quantities: quantities(&v, "quantityList"),
+            child_quantities: quantities(&v, "childQuantityList"),
+            input_quantities: quantities(&v, "inputQuantityList"),
+            output_quantities: quantities(&v, "outputQuantityList"),
+            ilmd_lots,
+            sources: source_dest(&v, "sourceList", "source"),
+            destinations: source_dest(&v, "destinationList", "destination"),
+        })
+    }
+
+    pub fn is_transformation(&self) -> bool {
+        self.event_type == "TransformationEvent"
+    }
+
+    pub fn is_aggregation(&self) -> bool {
+        self.event_type == "AggregationEvent"
+    }
+
+    pub fn action_is(&self, a: &str) -> bool {
+        self.action.as_deref() == Some(a)
+    }
+
+    /// Children in both forms (instances and classes).
+    pub fn all_children(&self) -> impl Iterator<Item = &str> {
+        self.children
+            .iter()
+            .map(String::as_str)
+            .chain(self.child_quantities.iter().map(|q| q.class.as_str()))
+    }
+
+    pub fn all_inputs(&self) -> impl Iterator<Item = &str> {
+        self.inputs
+            .iter()
+            .map(String::as_str)
+            .chain(self.input_quantities.iter().map(|q| q.class.as_str()))
+    }
+
+    pub fn all_outputs(&self) -> impl Iterator<Item = &str> {
+        self.outputs
+            .iter()
+            .map(String::as_str)
+            .chain(self.output_quantities.iter().map(|q| q.class.as_str()))
+    }
+
+    /// Whether `id` appears in the event in any role (including as an ILMD lot).
+    pub fn touches(&self, id: &str) -> bool {
+        self.epcs.iter().any(|x| x == id)
+            || self.parent.as_deref() == Some(id)
+            || self.all_children().any(|x| x == id)
+            || self.all_inputs().any(|x| x == id)
+            || self.all_outputs().any(|x| x == id)
+            || self.quantities.iter().any(|q| q.class == id)
+            || self.ilmd_lots.iter().any(|(_, l)| l == id)
+    }
+
+    /// Whether this aggregation DELETE removes `child` from its parent (it lists the child, or it
+    /// lists no children at all, which removes the whole aggregation).
+    pub fn removes(&self, child: &str) -> bool {
+        self.is_aggregation()
+            && self.action_is("DELETE")
+            && (self.all_children().next().is_none() || self.all_children().any(|c| c == child))
+    }
+
+    /// The quantity this event states for `id` (class quantities; 1 for a listed instance).
+    pub fn quantity_of(&self, id: &str) -> Option<(f64, Option<String>)> {
+        let lists = [
+            &self.quantities,
+            &self.child_quantities,
+            &self.input_quantities,
+            &self.output_quantities,
+        ];
+        for list in lists {
+            if let Some(q) = list.iter().find(|q| q.class == id) {
+                return q.quantity.map(|n| (n, q.uom.clone()));
+            }
+        }
+        let listed = self
+            .epcs
+            .iter()
+            .chain(&self.children)
+            .chain(&self.inputs)
+            .chain(&self.outputs);
+        if listed.into_iter().any(|x| x == id) {
+            return Some((1.0, None));
+        }
+        None
+    }
+
+    /// How the event names `id` (see `CustodyStep::role`).
+    pub fn role_of(&self, id: &str) -> &'static str {
+        if self.all_inputs().any(|x| x == id) {
+            "input"
+        } else if self.all_outputs().any(|x| x == id) {
+            "output"
+        } else if self.parent.as_deref() == Some(id) {
+            "parent"
+        } else if self.all_children().any(|x| x == id) {
+            "child"
+        } else if self.ilmd_lots.iter().any(|(_, l)| l == id) {
+            "lot"
+        } else {
+            "object"
+        }
+    }
+
+    /// Where the event happened: `bizLocation`, else `readPoint`.
+    pub fn location(&self) -> Option<&str> {
+        self.biz_location.as_deref().or(self.read_point.as_deref())
+    }
+
+    pub fn party(list: &[(String, String)]) -> Option<&str> {
+        list.iter()
+            .find(|(t, _)| t == "owning_party")
+            .map(|(_, id)| id.as_str())
+    }
+}
