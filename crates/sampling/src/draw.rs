@@ -9,7 +9,7 @@
 //! 3. Anyone calls `verify(draw, published)`: it recomputes every hash and the whole draw and
 //!    lists exactly what differs.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -749,7 +749,7 @@ pub fn run_draw(task: &DrawTask, randomness: &Randomness) -> Result<Draw, DrawEr
     }
     let beacon = beacon_randomness(&randomness.beacon)?;
     let master = master_randomness(&commitment, &beacon, &randomness.seed)?;
-    let (selections, strata) = select(task, &order, &master);
+    let (selections, strata, _) = select(task, &order, &master);
     let selections_hash = hex::encode(selections_digest(&selections));
     Ok(Draw {
         task_id: task.id.clone(),
@@ -779,7 +779,11 @@ fn selections_digest(sel: &[Selection]) -> [u8; 32] {
 }
 
 /// The selection algorithm proper (documented step by step in docs/sampling.md).
-fn select(task: &DrawTask, order: &Order, master: &[u8; 32]) -> (Vec<Selection>, Vec<Stratum>) {
+fn select(
+    task: &DrawTask,
+    order: &Order,
+    master: &[u8; 32],
+) -> (Vec<Selection>, Vec<Stratum>, Vec<u32>) {
     let rules = &task.rules;
     // Step 1: population = filtered targets, by risk class, each class sorted by id.
     let mut by_class: Vec<(&str, Vec<u32>)> = Vec::new();
@@ -845,7 +849,7 @@ fn select(task: &DrawTask, order: &Order, master: &[u8; 32]) -> (Vec<Selection>,
     let mut stream = HashStream::new(master, "inspectors");
     let empty: Vec<u32> = Vec::new();
     let mut out = Vec::with_capacity(drawn.len());
-    for ti in drawn {
+    for &ti in &drawn {
         let t = &task.targets[ti as usize];
         let key = (
             by_industry.then_some(t.industry.as_str()),
@@ -889,29 +893,56 @@ fn select(task: &DrawTask, order: &Order, master: &[u8; 32]) -> (Vec<Selection>,
             shortfall,
         });
     }
-    (out, strata)
+    (out, strata, drawn)
 }
 
 /// Check a draw's selections against the rules of the task (duplicates, conflicts, affiliation,
 /// region, qualification, workload cap, inspectors per target).
 pub fn check_rules(task: &DrawTask, selections: &[Selection]) -> Vec<Difference> {
+    let order = Order::of(task);
+    let idx: Vec<Option<u32>> = selections
+        .iter()
+        .map(|s| find_target(task, &order, &s.target_id))
+        .collect();
+    check_rules_indexed(task, selections, &idx)
+}
+
+/// Index of the target with this id, by binary search over the canonical order.
+fn find_target(task: &DrawTask, order: &Order, id: &str) -> Option<u32> {
+    order
+        .targets
+        .binary_search_by(|&i| task.targets[i as usize].id.as_str().cmp(id))
+        .ok()
+        .map(|p| order.targets[p])
+}
+
+/// `check_rules` with the targets already resolved to indices (`None`: not in the register).
+fn check_rules_indexed(
+    task: &DrawTask,
+    selections: &[Selection],
+    target_idx: &[Option<u32>],
+) -> Vec<Difference> {
     let mut out = Vec::new();
-    let targets: HashMap<&str, &Target> = task.targets.iter().map(|t| (t.id.as_str(), t)).collect();
-    let inspectors: HashMap<&str, &Inspector> =
-        task.inspectors.iter().map(|s| (s.id.as_str(), s)).collect();
-    let mut load: HashMap<&str, u32> = HashMap::new();
-    let mut seen_targets = HashSet::new();
-    for sel in selections {
+    let inspectors: HashMap<&str, u32> = task
+        .inspectors
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.id.as_str(), i as u32))
+        .collect();
+    let mut load = vec![0u32; task.inspectors.len()];
+    let mut drawn = vec![false; task.targets.len()];
+    for (sel, ti) in selections.iter().zip(target_idx) {
         let rule = |inspector_id: &str, rule: &str| Difference::Rule {
             target_id: sel.target_id.clone(),
             inspector_id: inspector_id.to_string(),
             rule: rule.to_string(),
         };
-        let Some(t) = targets.get(sel.target_id.as_str()) else {
+        let Some(ti) = *ti else {
             out.push(rule("", "target not in the register"));
             continue;
         };
-        if !seen_targets.insert(sel.target_id.as_str()) {
+        let t = &task.targets[ti as usize];
+        if std::mem::replace(&mut drawn[ti as usize], true) {
             out.push(rule("", "target drawn twice"));
         }
         if !task.rules.filter.admits(t) {
@@ -920,19 +951,18 @@ pub fn check_rules(task: &DrawTask, selections: &[Selection]) -> Vec<Difference>
         if sel.inspectors.len() as u32 + sel.shortfall != task.rules.inspectors_per_target {
             out.push(rule("", "inspectors per target"));
         }
-        let mut seen = HashSet::new();
-        for id in &sel.inspectors {
-            if !seen.insert(id.as_str()) {
+        for (k, id) in sel.inspectors.iter().enumerate() {
+            if sel.inspectors[..k].iter().any(|x| same(x, id)) {
                 out.push(rule(id, "inspector assigned twice to one target"));
             }
-            let Some(s) = inspectors.get(id.as_str()) else {
+            let Some(&si) = inspectors.get(id.as_str()) else {
                 out.push(rule(id, "inspector not in the register"));
                 continue;
             };
-            if let Some(v) = rule_violation(&task.rules, t, s) {
+            if let Some(v) = rule_violation(&task.rules, t, &task.inspectors[si as usize]) {
                 out.push(rule(id, v));
             }
-            let l = load.entry(id.as_str()).or_default();
+            let l = &mut load[si as usize];
             *l += 1;
             if *l == task.rules.workload_cap + 1 {
                 out.push(rule(id, "workload cap exceeded"));
@@ -1072,6 +1102,8 @@ pub fn verify(draw: &Draw, published: &Published) -> Result<(), Vec<Difference>>
         serde_json::to_string(&rand.beacon).unwrap_or_default(),
     );
     // Re-derive the draw from the published task and randomness, with the published commitment.
+    let mut rederived: Vec<Selection> = Vec::new();
+    let mut rederived_idx: Vec<u32> = Vec::new();
     let beacon = beacon_randomness(&rand.beacon);
     let master = beacon
         .as_ref()
@@ -1085,7 +1117,8 @@ pub fn verify(draw: &Draw, published: &Published) -> Result<(), Vec<Difference>>
                 hex::encode(b),
             );
             pf("master", proof.master.clone(), hex::encode(m));
-            let (sel, strata) = select(&published.task, &order, &m);
+            let (sel, strata, sel_idx) = select(&published.task, &order, &m);
+            rederived_idx = sel_idx;
             pf(
                 "strata",
                 serde_json::to_string(&proof.strata).unwrap_or_default(),
@@ -1117,6 +1150,7 @@ pub fn verify(draw: &Draw, published: &Published) -> Result<(), Vec<Difference>>
                     });
                 }
             }
+            rederived = sel;
         }
         (Err(e), _) => diffs.push(Difference::Invalid {
             error: e.to_string(),
@@ -1125,6 +1159,16 @@ pub fn verify(draw: &Draw, published: &Published) -> Result<(), Vec<Difference>>
             error: "seed: hex".to_string(),
         }),
     }
-    diffs.extend(check_rules(&published.task, &draw.selections));
+    // Rule checks on the draw as given; positions that match the re-derived draw reuse its indices.
+    let idx: Vec<Option<u32>> = draw
+        .selections
+        .iter()
+        .enumerate()
+        .map(|(i, s)| match (rederived.get(i), rederived_idx.get(i)) {
+            (Some(r), Some(&ti)) if same(&r.target_id, &s.target_id) => Some(ti),
+            _ => find_target(&published.task, &order, &s.target_id),
+        })
+        .collect();
+    diffs.extend(check_rules_indexed(&published.task, &draw.selections, &idx));
     if diffs.is_empty() { Ok(()) } else { Err(diffs) }
 }

@@ -577,3 +577,85 @@ fn registers_from_csv() {
             .starts_with("targets line 2")
     );
 }
+
+/// `check_rules` (used by `verify`) names each broken rule, with the target and the inspector.
+#[test]
+fn check_rules_names_broken_rules() {
+    let (t, r) = task(800, 60, RegionRule::SameRegion, 30);
+    let d = draw::run_draw(&t, &r).unwrap();
+    assert!(draw::check_rules(&t, &d.selections).is_empty());
+    let sel = &d.selections[0];
+    let target = t.targets.iter().find(|x| x.id == sel.target_id).unwrap();
+    let inspector_id = sel.inspectors[0].clone();
+    let rules_for = |t2: &DrawTask| -> Vec<(String, String)> {
+        draw::check_rules(t2, &d.selections)
+            .into_iter()
+            .filter_map(|x| match x {
+                Difference::Rule {
+                    target_id,
+                    inspector_id,
+                    rule,
+                } if target_id == sel.target_id => Some((inspector_id, rule)),
+                _ => None,
+            })
+            .collect()
+    };
+    let mut affiliated = t.clone();
+    let i = affiliated
+        .inspectors
+        .iter_mut()
+        .find(|i| i.id == inspector_id)
+        .unwrap();
+    i.affiliations.push(target.organisation.clone());
+    assert_eq!(
+        rules_for(&affiliated),
+        vec![(
+            inspector_id.clone(),
+            "inspector affiliated with the target's organisation".to_string()
+        )]
+    );
+    let mut conflicted = t.clone();
+    let i = conflicted
+        .inspectors
+        .iter_mut()
+        .find(|i| i.id == inspector_id)
+        .unwrap();
+    i.conflicts.push(target.id.clone());
+    assert_eq!(
+        rules_for(&conflicted),
+        vec![(
+            inspector_id.clone(),
+            "inspector declared a conflict with the target".to_string()
+        )]
+    );
+    let mut moved = t.clone();
+    let i = moved
+        .inspectors
+        .iter_mut()
+        .find(|i| i.id == inspector_id)
+        .unwrap();
+    i.region = "990000".into();
+    assert_eq!(
+        rules_for(&moved),
+        vec![(inspector_id.clone(), "region rule same_region".to_string())]
+    );
+    let mut capped = t.clone();
+    capped.rules.workload_cap = 1;
+    let all = draw::check_rules(&capped, &d.selections);
+    let mut load: HashMap<&str, u32> = HashMap::new();
+    for s in &d.selections {
+        for i in &s.inspectors {
+            *load.entry(i.as_str()).or_default() += 1;
+        }
+    }
+    let over = load.values().filter(|&&l| l > 1).count();
+    assert!(over > 0);
+    assert_eq!(
+        all.iter()
+            .filter(
+                |x| matches!(x, Difference::Rule { rule, .. } if rule == "workload cap exceeded")
+            )
+            .count(),
+        over
+    );
+}
