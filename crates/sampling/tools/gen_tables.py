@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Generate crates/sampling/src/tables.rs from ../shared/reference-data/sampling/.
 
-Run from the repository root:  python3 crates/sampling/tools/gen_tables.py
+Run from the repository root, then format:
+    python3 crates/sampling/tools/gen_tables.py && cargo fmt -p sampling
 The tests compare every generated cell against the reference CSV files again,
 so a hand edit of tables.rs that drifts from the data fails `cargo test`.
 """
