@@ -10,6 +10,7 @@
 //! - Every store call runs in `spawn_blocking` (see [`blocking`]).
 //! - Every read passes the caller's [`store::Scope`], taken from [`auth::Principal`] only.
 
+pub mod api;
 pub mod auth;
 pub mod error;
 pub mod keys;

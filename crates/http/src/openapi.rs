@@ -471,6 +471,7 @@ pub fn document() -> Value {
         let entry = paths.entry(o.path.to_string()).or_insert_with(|| json!({}));
         entry[o.method] = operation;
     }
+    crate::api::openapi_paths(&mut paths);
     json!({
         "openapi": "3.1.0",
         "info": {

@@ -160,6 +160,56 @@ pub fn parse_document(
     }
 }
 
+/// One bare event (as `POST /epcis/events` receives it) as an `EPCISDocument` holding it, so it is
+/// validated and stored exactly like a document. Its `@context` (or the standard one) becomes the
+/// document's. Issues then point into `/epcisBody/eventList/0`; see [`event_relative`].
+pub fn wrap_single_event(doc: Document, creation_date: &str) -> Document {
+    if doc.kind != DocumentKind::SingleEvent {
+        return doc;
+    }
+    let mut events = doc.events;
+    let mut context = Value::Array(vec![Value::String(crate::output::EPCIS_CONTEXT.into())]);
+    if let Some(Value::Object(e)) = events.first_mut()
+        && let Some(c) = e.remove("@context")
+    {
+        context = c;
+    }
+    let mut attributes = serde_json::Map::new();
+    attributes.insert("type".into(), Value::String("EPCISDocument".into()));
+    attributes.insert("schemaVersion".into(), Value::String("2.0".into()));
+    attributes.insert("creationDate".into(), Value::String(creation_date.into()));
+    Document {
+        context,
+        kind: DocumentKind::EpcisDocument,
+        header: None,
+        events,
+        attributes,
+        query_name: None,
+        subscription_id: None,
+        events_pointer: "/epcisBody/eventList",
+    }
+}
+
+/// Issues of a wrapped single event, with pointers relative to the event again.
+pub fn event_relative(e: PipelineError) -> PipelineError {
+    match e {
+        PipelineError::Invalid(issues) => PipelineError::Invalid(
+            issues
+                .into_iter()
+                .map(|i| Issue {
+                    pointer: i
+                        .pointer
+                        .strip_prefix("/epcisBody/eventList/0")
+                        .unwrap_or(&i.pointer)
+                        .to_string(),
+                    rule: i.rule,
+                })
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
 /// What to capture and on whose behalf.
 #[derive(Debug, Clone)]
 pub struct CaptureRequest {
@@ -345,10 +395,7 @@ mod glue {
                 }
             };
             issue(
-                &format!(
-                    "/{}",
-                    field.replace(['.', '['], "/").replace(']', "")
-                ),
+                &format!("/{}", field.replace(['.', '['], "/").replace(']', "")),
                 rule,
             )
         })?;

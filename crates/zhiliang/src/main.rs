@@ -30,6 +30,12 @@ enum Command {
     /// Demo data.
     #[command(subcommand)]
     Demo(cmd::demo::DemoCommand),
+    /// Attribute sampling plans and OC curves (GB/T 2828.1, ISO 2859-1, Z1.4).
+    Sampling(cmd::sampling::SamplingArgs),
+    /// Verifiable "double random" draws.
+    Draw(cmd::sampling::DrawArgs),
+    /// Pass-rate statistics.
+    Stats(cmd::sampling::StatsArgs),
 }
 
 fn main() {
@@ -48,6 +54,9 @@ fn main() {
         Command::Hash(a) => a.run(),
         Command::Key(a) => a.run(),
         Command::Demo(a) => a.run(),
+        Command::Sampling(a) => a.run(),
+        Command::Draw(a) => a.run(),
+        Command::Stats(a) => a.run(),
     };
     if let Err(e) = result {
         eprintln!("zhiliang: error: {e:#}");

@@ -12,7 +12,7 @@ use store::ErrorBehaviour;
 
 use crate::auth::Principal;
 use crate::error::ApiError;
-use crate::output::job_json;
+use crate::output::{format_time_ms, job_json};
 use crate::params;
 use crate::pipeline::{self, CaptureRequest, Format, Issue, PipelineError};
 use crate::{AppState, blocking, token};
@@ -202,7 +202,8 @@ pub async fn post_event(
                 rule: "must be an EPCIS event type; send documents to /epcis/capture".into(),
             }]));
         }
-        let capture = pipeline::prepare(&doc, &req)?;
+        let doc = pipeline::wrap_single_event(doc, &format_time_ms(now_ms));
+        let capture = pipeline::prepare(&doc, &req).map_err(pipeline::event_relative)?;
         let id = capture
             .events
             .first()

@@ -14,6 +14,7 @@ use crate::error::ApiError;
 /// Every route this server answers (also listed in the OpenAPI document; a test checks both agree).
 pub fn router() -> Router<AppState> {
     Router::new()
+        .merge(crate::api::router())
         .route("/", get(site::home))
         .route("/health", get(site::health))
         .route("/openapi.json", get(site::openapi))

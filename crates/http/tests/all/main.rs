@@ -1,1 +1,9 @@
-//! All integration tests of zhiliang-http, in one binary.
+//! All integration tests of zhiliang-http, in one binary. The app runs in-process
+//! (`tower::ServiceExt::oneshot`) on a real `SqliteStore` in a temporary directory.
+
+mod common;
+
+mod capture;
+mod errors;
+mod isolation;
+mod query;

@@ -6,6 +6,7 @@ pub mod demo;
 pub mod hash;
 pub mod key;
 pub mod query;
+pub mod sampling;
 pub mod serve;
 
 use std::path::Path;
