@@ -68,8 +68,57 @@ fn rate(events: &[(Value, Value)], mut f: impl FnMut(&Value, &Value)) -> f64 {
     best
 }
 
+/// `n` distinct events as a supply chain produces them: unique serials (SGTIN, SSCC) and
+/// transaction IDs, locations and parties from small pools; ObjectEvents (shipping, receiving)
+/// and AggregationEvents (packing), with the EPCIS 2.0 context.
+fn synthetic(n: usize) -> Vec<(Value, Value)> {
+    let ctx = serde_json::json!(["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"]);
+    (0..n)
+        .map(|i| {
+            let loc = |k: usize| format!("urn:epc:id:sgln:4012345.{:05}.0", k % 50);
+            let party = |k: usize| format!("urn:epc:id:pgln:4012345.{:05}", k % 20);
+            let sgtin = |k: usize| format!("urn:epc:id:sgtin:4012345.011111.{}", 100_000 + k);
+            let time = format!("2024-03-{:02}T{:02}:{:02}:{:02}.{:03}+08:00", 1 + i % 28, i % 24, i % 60, (i / 7) % 60, i % 1000);
+            let e = if i % 3 == 2 {
+                serde_json::json!({
+                    "type": "AggregationEvent",
+                    "eventTime": time,
+                    "eventTimeZoneOffset": "+08:00",
+                    "parentID": format!("urn:epc:id:sscc:4012345.{:010}", i),
+                    "childEPCs": [sgtin(4 * i), sgtin(4 * i + 1), sgtin(4 * i + 2), sgtin(4 * i + 3)],
+                    "action": "ADD",
+                    "bizStep": "packing",
+                    "disposition": "in_progress",
+                    "readPoint": {"id": loc(i)},
+                    "bizLocation": {"id": loc(i + 1)}
+                })
+            } else {
+                serde_json::json!({
+                    "type": "ObjectEvent",
+                    "eventTime": time,
+                    "eventTimeZoneOffset": "+08:00",
+                    "epcList": [sgtin(3 * i), sgtin(3 * i + 1), sgtin(3 * i + 2)],
+                    "action": "OBSERVE",
+                    "bizStep": if i % 3 == 0 { "shipping" } else { "receiving" },
+                    "disposition": "in_transit",
+                    "readPoint": {"id": loc(i)},
+                    "bizLocation": {"id": loc(i + 7)},
+                    "bizTransactionList": [{"type": "po", "bizTransaction": format!("urn:epcglobal:cbv:bt:4012345000009:PO{i}")}],
+                    "sourceList": [{"type": "owning_party", "source": party(i)}],
+                    "destinationList": [{"type": "owning_party", "destination": party(i + 3)}]
+                })
+            };
+            (e, ctx.clone())
+        })
+        .collect()
+}
+
 fn main() {
     for (label, events) in [
+        (
+            "supply chain (synthetic, 20000 distinct events)",
+            synthetic(20_000),
+        ),
         (
             "typical (VariousEventTypes, 13 events)",
             load("VariousEventTypes"),

@@ -42,7 +42,10 @@
 pub mod vocab;
 
 use std::borrow::Cow;
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::hash::BuildHasherDefault;
 
 use serde_json::{Map, Number, Value};
 use sha2::{Digest, Sha256};
@@ -189,12 +192,69 @@ const DEFAULT_NAMESPACES: [(&str, &str); 4] = [
     ("cbvmda", "urn:epcglobal:cbv:mda:"),
 ];
 
-/// Hashes events of one document: holds the document's namespace prefixes and ignored fields.
-#[derive(Debug, Clone)]
+/// Hashes events of one document: holds the document's namespace prefixes and ignored fields,
+/// and reuses its buffers and canonical identifiers from event to event (so it is not `Sync`;
+/// use one per thread).
 pub struct Hasher<'c> {
     namespaces: Vec<(&'c str, &'c str)>,
+    /// The prefixes (of `namespaces` and the defaults) that name a GS1 namespace, with it.
+    gs1_prefixes: Vec<(&'c str, &'c str)>,
     ignore: Vec<&'c str>,
     canonical_id: IdCanonicaliser,
+    scratch: RefCell<Scratch>,
+}
+
+impl std::fmt::Debug for Hasher<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hasher")
+            .field("namespaces", &self.namespaces)
+            .field("ignore", &self.ignore)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Most canonical identifiers a [`Hasher`] remembers (it forgets them all when full).
+pub const ID_CACHE_MAX: usize = 8192;
+
+/// Buffers reused from event to event.
+#[derive(Default)]
+struct Scratch {
+    nodes: Vec<Node<'static>>,
+    stack: Vec<(usize, usize)>,
+    text: String,
+    /// Identifier → its constrained canonical Digital Link (`None`: not a GS1 identifier).
+    ids: HashMap<Box<str>, Option<Box<str>>, BuildHasherDefault<FxHasher>>,
+}
+
+/// Reuse the allocation of an emptied vector for nodes of another lifetime.
+fn recycle<'b>(mut v: Vec<Node<'_>>) -> Vec<Node<'b>> {
+    v.clear();
+    v.into_iter()
+        .map(|_| -> Node<'b> { unreachable!("the vector is empty") })
+        .collect()
+}
+
+/// The Fx hash (rustc's): fast for short keys, no DoS resistance needed for a bounded cache that
+/// is emptied when full.
+#[derive(Default)]
+struct FxHasher(u64);
+
+impl std::hash::Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let w = u64::from_le_bytes(c.try_into().unwrap_or([0; 8]));
+            self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 impl<'c> Hasher<'c> {
@@ -202,10 +262,34 @@ impl<'c> Hasher<'c> {
     pub fn new(context: &'c Value) -> Self {
         let mut namespaces = Vec::new();
         collect_namespaces(context, &mut namespaces);
+        let mut gs1_prefixes: Vec<(&'c str, &'c str)> = Vec::new();
+        for p in namespaces
+            .iter()
+            .map(|(p, _)| *p)
+            .chain(DEFAULT_NAMESPACES.map(|(p, _)| p))
+        {
+            let declared = namespaces
+                .iter()
+                .rev()
+                .find(|(q, _)| *q == p)
+                .map(|(_, iri)| *iri);
+            let default = DEFAULT_NAMESPACES
+                .iter()
+                .find(|(q, _)| *q == p)
+                .map(|(_, iri)| *iri);
+            if let Some(iri) = declared.or(default)
+                && is_gs1_namespace(iri)
+                && !gs1_prefixes.iter().any(|(q, _)| *q == p)
+            {
+                gs1_prefixes.push((p, iri));
+            }
+        }
         Hasher {
             namespaces,
+            gs1_prefixes,
             ignore: Vec::new(),
             canonical_id: gs1::canonical_dl,
+            scratch: RefCell::default(),
         }
     }
 
@@ -266,9 +350,19 @@ impl<'c> Hasher<'c> {
         let ns = Namespaces {
             local: &local_ns,
             doc: &self.namespaces,
+            gs1: &self.gs1_prefixes,
         };
+        let mut fresh = Scratch::default();
+        let mut borrowed = self.scratch.try_borrow_mut();
+        let scratch = match borrowed.as_deref_mut() {
+            Ok(s) => s,
+            Err(_) => &mut fresh,
+        };
+        if scratch.ids.len() >= ID_CACHE_MAX {
+            scratch.ids.clear();
+        }
         let mut b = Builder {
-            nodes: Vec::with_capacity(48),
+            nodes: recycle(std::mem::take(&mut scratch.nodes)),
             ns,
         };
         b.nodes.push(Node::new(
@@ -276,17 +370,22 @@ impl<'c> Hasher<'c> {
             Text::None,
             Src::Obj(obj, Ctx::Top),
         ));
-        b.expand(0, 0)?;
-        let ignore: Vec<Name<'_>> = ["recordTime", "eventID", "type", "errorDeclaration"]
-            .into_iter()
-            .chain(self.ignore.iter().copied())
-            .map(|k| ns.name_of(k))
-            .collect();
+        if let Err(err) = b.expand(0, 0) {
+            scratch.nodes = recycle(b.nodes);
+            return Err(err);
+        }
+        let ignored = |name: &Name<'_>| {
+            ["recordTime", "eventID", "type", "errorDeclaration"]
+                .into_iter()
+                .chain(self.ignore.iter().copied())
+                .any(|k| ns.name_of(k) == *name)
+        };
         let mut e = Emitter {
             nodes: b.nodes,
             out,
-            stack: Vec::with_capacity(32),
-            scratch: String::new(),
+            stack: std::mem::take(&mut scratch.stack),
+            scratch: std::mem::take(&mut scratch.text),
+            ids: &mut scratch.ids,
             ns,
             canonical_id: self.canonical_id,
         };
@@ -298,7 +397,7 @@ impl<'c> Hasher<'c> {
         let start = e.out.len();
         let base = e.stack.len();
         for c in root.children() {
-            if ignore.contains(&e.nodes[c].name) || e.removed(c) {
+            if e.removed(c) || ignored(&e.nodes[c].name) {
                 continue;
             }
             let s = e.out.len();
@@ -306,8 +405,21 @@ impl<'c> Hasher<'c> {
             e.stack.push((s, e.out.len()));
         }
         e.sort_group(start, base);
+        let Emitter {
+            nodes,
+            stack,
+            scratch: text,
+            ..
+        } = e;
+        scratch.nodes = recycle(nodes);
+        scratch.stack = stack;
+        scratch.text = text;
         Ok(())
     }
+}
+
+fn is_gs1_namespace(iri: &str) -> bool {
+    iri.starts_with("https://ref.gs1.org") || iri.starts_with("https://gs1.org")
 }
 
 fn collect_namespaces<'c>(context: &'c Value, into: &mut Vec<(&'c str, &'c str)>) {
@@ -338,6 +450,8 @@ fn collect_namespaces<'c>(context: &'c Value, into: &mut Vec<(&'c str, &'c str)>
 struct Namespaces<'a> {
     local: &'a [(&'a str, &'a str)],
     doc: &'a [(&'a str, &'a str)],
+    /// The prefixes of `doc` and the defaults that name GS1 namespaces.
+    gs1: &'a [(&'a str, &'a str)],
 }
 
 impl<'a> Namespaces<'a> {
@@ -368,13 +482,17 @@ impl<'a> Namespaces<'a> {
 
     /// A CURIE value of a GS1 namespace, expanded (user namespaces stay as written).
     fn expand_value(&self, value: &str) -> Option<String> {
-        let (prefix, rest) = value.split_once(':')?;
-        if prefix.is_empty() || prefix.len() > 64 {
-            return None;
-        }
-        let iri = self.get(prefix)?;
-        (iri.starts_with("https://ref.gs1.org") || iri.starts_with("https://gs1.org"))
-            .then(|| [iri, rest].concat())
+        let colon = value.as_bytes().iter().take(32).position(|&b| b == b':')?;
+        let (prefix, rest) = (&value[..colon], &value[colon + 1..]);
+        let iri = if self.local.is_empty() {
+            self.gs1
+                .iter()
+                .find(|(p, _)| *p == prefix)
+                .map(|(_, iri)| *iri)?
+        } else {
+            self.get(prefix).filter(|iri| is_gs1_namespace(iri))?
+        };
+        Some([iri, rest].concat())
     }
 }
 
@@ -832,6 +950,35 @@ static TOP: [Field; 20] = [
     node("sensorElementList", &SENSOR_ELEMENTS),
 ];
 
+/// The index in [`TOP`] of a top-level key.
+fn top_field(key: &str) -> u8 {
+    let i = match key {
+        "eventTime" => 0,
+        "eventTimeZoneOffset" => 1,
+        "certificationInfo" => 2,
+        "epcList" => 3,
+        "parentID" => 4,
+        "inputEPCList" => 5,
+        "childEPCs" => 6,
+        "quantityList" => 7,
+        "childQuantityList" => 8,
+        "inputQuantityList" => 9,
+        "outputEPCList" => 10,
+        "outputQuantityList" => 11,
+        "action" => 12,
+        "transformationID" => 13,
+        "bizStep" => 14,
+        "disposition" => 15,
+        "persistentDisposition" => 16,
+        "readPoint" => 17,
+        "bizLocation" => 18,
+        "sensorElementList" => 19,
+        _ => return NO_FIELD,
+    };
+    debug_assert_eq!(TOP[i].name, key);
+    i as u8
+}
+
 /// Writes the pre-hash string of a built tree.
 struct Emitter<'a, 'o> {
     nodes: Vec<Node<'a>>,
@@ -839,6 +986,7 @@ struct Emitter<'a, 'o> {
     /// Byte ranges of `out` of the entries of the open sort groups.
     stack: Vec<(usize, usize)>,
     scratch: String,
+    ids: &'o mut HashMap<Box<str>, Option<Box<str>>, BuildHasherDefault<FxHasher>>,
     ns: Namespaces<'a>,
     canonical_id: IdCanonicaliser,
 }
@@ -883,11 +1031,17 @@ impl Emitter<'_, '_> {
             let n = &mut self.nodes[c];
             n.field = if gather && n.name.is_user_extension() {
                 NO_FIELD - 1
+            } else if let Name::Key(k) = n.name {
+                if top {
+                    top_field(k)
+                } else {
+                    order
+                        .iter()
+                        .position(|f| f.name == k)
+                        .map_or(NO_FIELD, |p| p as u8)
+                }
             } else {
-                order
-                    .iter()
-                    .position(|f| n.name.is(f.name))
-                    .map_or(NO_FIELD, |p| p as u8)
+                NO_FIELD
             };
         }
         for (fi, field) in order.iter().enumerate() {
@@ -1011,31 +1165,61 @@ impl Emitter<'_, '_> {
             write_float(self.out, f);
             return;
         }
-        if (s.starts_with("urn:epc:") || s.starts_with("http://") || s.starts_with("https://"))
-            && let Some(dl) = (self.canonical_id)(&s)
-        {
-            write_constrained_dl(self.out, &dl);
+        if s.starts_with("urn:epc:") || s.starts_with("http://") || s.starts_with("https://") {
+            if let Some(known) = self.ids.get(&*s) {
+                self.out.push_str(known.as_deref().unwrap_or(&s));
+                return;
+            }
+            let canonical = (self.canonical_id)(&s).map(|dl| {
+                let start = self.out.len();
+                write_constrained_dl(self.out, &dl);
+                Box::from(&self.out[start..])
+            });
+            if canonical.is_none() {
+                self.out.push_str(&s);
+            }
+            self.ids.insert(Box::from(&*s), canonical);
             return;
         }
         self.out.push_str(&s);
     }
 }
 
-/// Old CBV URNs as CBV 2.0 web URIs.
+/// Old CBV URNs as CBV 2.0 web URIs (wherever they occur in the value, as the reference does).
 fn web_vocabulary(s: &str) -> Cow<'_, str> {
-    if !s.contains("urn:epcglobal:cbv:") {
+    const URN: &str = "urn:epcglobal:cbv:";
+    const WEB: [(&str, &str); 5] = [
+        ("bizstep:", "https://ref.gs1.org/cbv/BizStep-"),
+        ("disp:", "https://ref.gs1.org/cbv/Disp-"),
+        ("btt:", "https://ref.gs1.org/cbv/BTT-"),
+        ("sdt:", "https://ref.gs1.org/cbv/SDT-"),
+        ("er:", "https://ref.gs1.org/cbv/ER-"),
+    ];
+    let web = |after: &str| WEB.iter().find(|(k, _)| after.starts_with(k)).copied();
+    if !s
+        .match_indices(URN)
+        .any(|(i, _)| web(&s[i + URN.len()..]).is_some())
+    {
         return Cow::Borrowed(s);
     }
-    Cow::Owned(
-        s.replace(
-            "urn:epcglobal:cbv:bizstep:",
-            "https://ref.gs1.org/cbv/BizStep-",
-        )
-        .replace("urn:epcglobal:cbv:disp:", "https://ref.gs1.org/cbv/Disp-")
-        .replace("urn:epcglobal:cbv:btt:", "https://ref.gs1.org/cbv/BTT-")
-        .replace("urn:epcglobal:cbv:sdt:", "https://ref.gs1.org/cbv/SDT-")
-        .replace("urn:epcglobal:cbv:er:", "https://ref.gs1.org/cbv/ER-"),
-    )
+    let mut out = String::with_capacity(s.len() + 16);
+    let mut rest = s;
+    while let Some(i) = rest.find(URN) {
+        let after = &rest[i + URN.len()..];
+        out.push_str(&rest[..i]);
+        match web(after) {
+            Some((k, uri)) => {
+                out.push_str(uri);
+                rest = &after[k.len()..];
+            }
+            None => {
+                out.push_str(URN);
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    Cow::Owned(out)
 }
 
 /// A JSON number the way the reference writes it (as a double; integral values as integers).
