@@ -187,6 +187,18 @@ struct Points {
 
 impl Points {
     fn new(points: &[(u64, f64)], n_star: u64) -> Points {
+        Self::squashed(points, n_star, None)
+    }
+
+    /// Aggregates identical (n, E); then, while more than `squash.0` points remain, squashes the
+    /// points of count n = N*, N*+1, … as openEBGM's `squashData` does: sorted by E, the largest
+    /// `keep_bins` bins kept, the rest binned `bin_size` at a time into their mean E with the bin's
+    /// weight.
+    fn squashed(
+        points: &[(u64, f64)],
+        n_star: u64,
+        squash: Option<(usize, usize, usize)>,
+    ) -> Points {
         let mut v: Vec<(u64, u64)> = points
             .iter()
             .filter(|p| p.0 >= n_star)
@@ -199,6 +211,13 @@ impl Points {
             match agg.last_mut() {
                 Some((ln, le, w)) if *ln == n && le.to_bits() == eb => *w += 1.0,
                 _ => agg.push((n, e, 1.0)),
+            }
+        }
+        if let Some((max_points, bin_size, keep_bins)) = squash {
+            let mut count = n_star.max(1);
+            while agg.len() > max_points && count < n_star.max(1) + 50 {
+                agg = squash_count(&agg, count, bin_size as f64, keep_bins as f64);
+                count += 1;
             }
         }
         let mut distinct_n: Vec<f64> = Vec::new();
@@ -261,6 +280,47 @@ impl Points {
     }
 }
 
+/// One squashing pass over the points with n = `count` (input sorted by (n, E)).
+fn squash_count(
+    agg: &[(u64, f64, f64)],
+    count: u64,
+    bin_size: f64,
+    keep_bins: f64,
+) -> Vec<(u64, f64, f64)> {
+    let start = agg.partition_point(|p| p.0 < count);
+    let end = agg.partition_point(|p| p.0 <= count);
+    let group = &agg[start..end];
+    let total: f64 = group.iter().map(|p| p.2).sum();
+    let keep_weight = keep_bins * bin_size;
+    if total - keep_weight < bin_size {
+        return agg.to_vec();
+    }
+    let mut out: Vec<(u64, f64, f64)> = agg[..start].to_vec();
+    // Points whose cumulative weight from the top stays within keep_weight are kept as they are.
+    let mut from_top = 0.0;
+    let mut split = group.len();
+    while split > 0 && from_top + group[split - 1].2 <= keep_weight {
+        from_top += group[split - 1].2;
+        split -= 1;
+    }
+    let (mut w_acc, mut e_acc) = (0.0, 0.0);
+    for &(_, e, w) in &group[..split] {
+        w_acc += w;
+        e_acc += e * w;
+        if w_acc >= bin_size {
+            out.push((count, e_acc / w_acc, w_acc));
+            w_acc = 0.0;
+            e_acc = 0.0;
+        }
+    }
+    if w_acc > 0.0 {
+        out.push((count, e_acc / w_acc, w_acc));
+    }
+    out.extend_from_slice(&group[split..]);
+    out.extend_from_slice(&agg[end..]);
+    out
+}
+
 /// The negative log-likelihood of θ over cells (n, E), conditional on N ≥ `n_star` (cells with
 /// n < n_star are left out); `n_star = 0` gives the unconditional likelihood (openEBGM `negLLzero`).
 pub fn neg_log_likelihood(prior: &MgpsPrior, points: &[(u64, f64)], n_star: u64) -> f64 {
@@ -279,6 +339,11 @@ pub struct FitOptions {
     /// Estimates with an α or β at or above this are discarded as out of bounds (openEBGM's
     /// `param_limit`, 100).
     pub param_limit: f64,
+    /// Squash the data (openEBGM `squashData`, bins of 50, the 2 bins of largest E kept) for
+    /// counts N*, N*+1, … while more than this many distinct (n, E) points remain. `None` fits on
+    /// every point. DuMouchel & Pregibon (2001) show the estimates barely move; it bounds the cost
+    /// of a fit on tables of millions of cells.
+    pub squash_above: Option<usize>,
 }
 
 impl Default for FitOptions {
@@ -303,6 +368,7 @@ impl Default for FitOptions {
                 ..NelderMead::default()
             },
             param_limit: 100.0,
+            squash_above: Some(20_000),
         }
     }
 }
@@ -326,11 +392,15 @@ pub struct MgpsFit {
 /// keeping the smallest −log L.
 ///
 /// The likelihood can be very flat: on openEBGM's CAERS data it keeps decreasing slowly along a
-/// ridge where α₁ and β₁ grow together (at α₁ ≈ 21 it is 0.28 below the local optimum at
-/// α₁ ≈ 3.26 that openEBGM reports). A local search from the documented starts finds the same
-/// local optimum as openEBGM; see docs/risk.md.
+/// ridge where α₁ and β₁ grow together: from the documented starts this search reaches an optimum
+/// at α₁ ≈ 21, 0.28 below the local optimum at α₁ ≈ 3.26 that openEBGM reports (which a search
+/// started there reproduces). See docs/risk.md.
 pub fn fit_prior(points: &[(u64, f64)], options: &FitOptions) -> Result<MgpsFit, RiskError> {
-    let pts = Points::new(points, options.n_star);
+    let pts = Points::squashed(
+        points,
+        options.n_star,
+        options.squash_above.map(|m| (m, 50, 2)),
+    );
     if pts.n.len() < 5 {
         return Err(RiskError::invalid(
             "cells",

@@ -242,3 +242,49 @@ fn toy17_counts_including_the_zero_cell() {
         );
     }
 }
+
+/// Squashing (forced here by a low threshold) keeps the fit close: the prior fitted on squashed
+/// CAERS points, evaluated on all points, is within 0.5 of the full fit's −log L (whose
+/// standard errors are in the units of the parameters, see openEBGM's vignette).
+#[test]
+fn squashed_fit_is_close_to_the_full_fit() {
+    let c = caers();
+    let pts: Vec<(u64, f64)> = c
+        .cells
+        .iter()
+        .map(|cell| (cell.table.a, cell.expected))
+        .collect();
+    let reference = MgpsPrior {
+        alpha1: 3.25596617,
+        beta1: 0.39998845,
+        alpha2: 2.02374464,
+        beta2: 1.90612821,
+        p: 0.06530723,
+    };
+    let full = fit_prior(
+        &pts,
+        &FitOptions {
+            starts: vec![reference],
+            squash_above: None,
+            ..FitOptions::default()
+        },
+    )
+    .unwrap();
+    let squashed = fit_prior(
+        &pts,
+        &FitOptions {
+            starts: vec![reference],
+            squash_above: Some(2_000),
+            ..FitOptions::default()
+        },
+    )
+    .unwrap();
+    let on_all = neg_log_likelihood(&squashed.prior, &pts, 1);
+    assert!(
+        on_all - full.neg_log_likelihood < 0.5,
+        "{on_all} vs {}",
+        full.neg_log_likelihood
+    );
+    assert!(on_all >= full.neg_log_likelihood - 1e-9);
+    assert_close("squashed p", squashed.prior.p, full.prior.p, 0.1);
+}
