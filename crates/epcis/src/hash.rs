@@ -641,6 +641,9 @@ fn ignored_key(k: &str) -> bool {
 
 /// The vocabulary of the values of `key` in an object at `ctx`, and the context of its objects.
 fn key_role(ctx: Ctx, key: &str) -> (Voc, Ctx) {
+    if ctx == Ctx::Other {
+        return (Voc::None, Ctx::Other);
+    }
     match (ctx, key) {
         (Ctx::Top, "bizStep") => (Voc::Of(&vocab::BIZ_STEP), Ctx::Other),
         (Ctx::Top, "disposition") => (Voc::Of(&vocab::DISPOSITION), Ctx::Other),
@@ -695,10 +698,8 @@ impl<'a> Builder<'a> {
     /// A node for one JSON value named `name`.
     fn value_node(name: Name<'a>, v: &'a Value, voc: Voc, ctx: Ctx) -> Node<'a> {
         let mut node = match v {
-            Value::Object(map) => {
-                let text = map.get("#text").map(json_text).unwrap_or(Text::None);
-                Node::new(name, text, Src::Obj(map, ctx))
-            }
+            // A `#text` member (XML text beside attributes) is read when the object is expanded.
+            Value::Object(map) => Node::new(name, Text::None, Src::Obj(map, ctx)),
             other => Node::new(name, json_text(other), Src::Leaf),
         };
         node.voc = voc;
@@ -714,24 +715,21 @@ impl<'a> Builder<'a> {
         let (voc, child_ctx) = key_role(ctx, key);
         // Standard lists always hold entries; a user extension `…List` only when it is an array
         // (an object is the list element itself, as in XML).
-        let is_list = match (ctx, key) {
-            (
-                Ctx::Top,
+        let (is_list, pairs) = match (ctx, key.as_bytes().last()) {
+            (Ctx::Top, Some(b't' | b's')) => match key {
                 "epcList" | "inputEPCList" | "outputEPCList" | "childEPCs" | "quantityList"
                 | "childQuantityList" | "inputQuantityList" | "outputQuantityList"
-                | "sensorElementList" | "bizTransactionList" | "sourceList" | "destinationList",
-            ) => true,
-            _ => v.is_array() && name.list_element().is_some(),
+                | "sensorElementList" => (true, None),
+                "bizTransactionList" => (true, Some(&vocab::BIZ_TRANSACTION_TYPE)),
+                "sourceList" | "destinationList" => (true, Some(&vocab::SOURCE_DEST_TYPE)),
+                _ => (v.is_array() && name.list_element().is_some(), None),
+            },
+            _ => (v.is_array() && name.list_element().is_some(), None),
         };
         if is_list {
             if v.as_array().is_some_and(|a| a.is_empty()) {
                 return Ok(());
             }
-            let pairs = match (ctx, key) {
-                (Ctx::Top, "bizTransactionList") => Some(&vocab::BIZ_TRANSACTION_TYPE),
-                (Ctx::Top, "sourceList" | "destinationList") => Some(&vocab::SOURCE_DEST_TYPE),
-                _ => None,
-            };
             let element = if key == "childEPCs" {
                 Name::Key("epc")
             } else {
@@ -776,7 +774,11 @@ impl<'a> Builder<'a> {
             Src::Leaf => {}
             Src::Obj(map, ctx) => {
                 for (k, v) in map {
-                    self.push_key(k, v, ctx)?;
+                    if k == "#text" {
+                        self.nodes[idx].text = json_text(v);
+                    } else {
+                        self.push_key(k, v, ctx)?;
+                    }
                 }
             }
             Src::List {
@@ -1196,10 +1198,12 @@ fn web_vocabulary(s: &str) -> Cow<'_, str> {
         ("er:", "https://ref.gs1.org/cbv/ER-"),
     ];
     let web = |after: &str| WEB.iter().find(|(k, _)| after.starts_with(k)).copied();
-    if !s
-        .match_indices(URN)
-        .any(|(i, _)| web(&s[i + URN.len()..]).is_some())
-    {
+    // Most values hold no `urn:epcglobal:cbv:` at all: look for it without a substring searcher.
+    let b = s.as_bytes();
+    let hit = (0..b.len().saturating_sub(URN.len() - 1)).any(|i| {
+        b[i] == b'u' && b[i..].starts_with(URN.as_bytes()) && web(&s[i + URN.len()..]).is_some()
+    });
+    if !hit {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len() + 16);
@@ -1557,6 +1561,21 @@ mod tests {
         // Python: int(float("111100001111000011110000")) == 111100001111000003641344
         assert_eq!(num("111100001111000011110000"), "111100001111000003641344");
         assert_eq!(num("1e300").len(), 301);
+    }
+
+    #[test]
+    fn cbv_urns_become_web_uris() {
+        assert_eq!(
+            web_vocabulary("urn:epcglobal:cbv:bizstep:shipping"),
+            "https://ref.gs1.org/cbv/BizStep-shipping"
+        );
+        assert_eq!(
+            web_vocabulary("x urn:epcglobal:cbv:disp:in_transit urn:epcglobal:cbv:sdt:location"),
+            "x https://ref.gs1.org/cbv/Disp-in_transit https://ref.gs1.org/cbv/SDT-location"
+        );
+        // Business transaction IDs are identifiers, not vocabulary.
+        let bt = "urn:epcglobal:cbv:bt:4012345000009:ASN1099";
+        assert!(matches!(web_vocabulary(bt), Cow::Borrowed(b) if b == bt));
     }
 
     #[test]
