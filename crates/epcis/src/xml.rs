@@ -28,6 +28,7 @@ mod read;
 mod tree;
 mod write;
 
+use crate::document::{Document, DocumentError, Limits, document_from_value};
 use serde_json::Value;
 
 /// Why an XML document could not be converted. Each variant names the place and the rule.
@@ -48,6 +49,9 @@ pub enum XmlError {
     /// `pointer` is the JSON pointer the element would have had.
     #[error("{pointer}: {rule}")]
     Invalid { pointer: String, rule: String },
+    /// The converted document breaks a document limit or shape rule.
+    #[error(transparent)]
+    Document(#[from] DocumentError),
 }
 
 impl XmlError {
@@ -55,6 +59,7 @@ impl XmlError {
     pub fn pointer(&self) -> &str {
         match self {
             XmlError::Invalid { pointer, .. } => pointer,
+            XmlError::Document(e) => e.pointer(),
             _ => "",
         }
     }
@@ -104,6 +109,28 @@ pub fn xml_to_json_document_with(xml: &str, options: &XmlOptions) -> Result<Valu
         },
     )?;
     read::document(&root, &decls, options.strict)
+}
+
+/// Reads an XML body (`POST /epcis/capture` with an XML content type) into a [`Document`]:
+/// the size and UTF-8 checks and the event limit of `limits`, the conversion of
+/// [`xml_to_json_document_with`], then [`document_from_value`].
+pub fn parse_xml_document(
+    bytes: &[u8],
+    limits: &Limits,
+    options: &XmlOptions,
+) -> Result<Document, XmlError> {
+    if bytes.len() > limits.max_bytes {
+        return Err(DocumentError::TooLarge {
+            bytes: bytes.len(),
+            max: limits.max_bytes,
+        }
+        .into());
+    }
+    let text = std::str::from_utf8(bytes).map_err(|e| DocumentError::InvalidUtf8 {
+        offset: e.valid_up_to(),
+    })?;
+    let value = xml_to_json_document_with(text, options)?;
+    Ok(document_from_value(value, limits)?)
 }
 
 /// Writes a JSON-LD document (`EPCISDocument`, `EPCISQueryDocument` or a single event) as

@@ -81,13 +81,21 @@ static EVENT: LazyLock<Validator> = LazyLock::new(|| {
     build(&s)
 });
 
+// `is_valid` first: it is several times faster than collecting errors, and most input is valid.
+
 pub(super) fn check_root(doc: &Value, out: &mut Vec<ValidationIssue>) {
+    if ROOT.is_valid(doc) {
+        return;
+    }
     for e in ROOT.iter_errors(doc).take(MAX_ISSUES) {
         out.push(to_issue(&e, ""));
     }
 }
 
 pub(super) fn check_event(event: &Value, prefix: &str, out: &mut Vec<ValidationIssue>) {
+    if EVENT.is_valid(event) {
+        return;
+    }
     for e in EVENT.iter_errors(event).take(MAX_ISSUES) {
         out.push(to_issue(&e, prefix));
     }

@@ -3,6 +3,7 @@
 use super::XmlError;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::{Reader, XmlVersion};
+use std::rc::Rc;
 
 /// The XML namespace of `xmlns:xsi`.
 pub(super) const XSI: &str = "http://www.w3.org/2001/XMLSchema-instance";
@@ -12,8 +13,8 @@ pub(super) struct Element {
     /// Prefix as written (`None` for unprefixed names).
     pub prefix: Option<String>,
     pub local: String,
-    /// Resolved namespace URI (`None` = no namespace).
-    pub ns: Option<String>,
+    /// Resolved namespace URI (`None` = no namespace), shared by all elements in it.
+    pub ns: Option<Rc<str>>,
     /// Attributes other than namespace declarations: (prefix, local, namespace, value).
     pub attrs: Vec<Attr>,
     pub children: Vec<Element>,
@@ -25,7 +26,7 @@ pub(super) struct Element {
 pub(super) struct Attr {
     pub prefix: Option<String>,
     pub local: String,
-    pub ns: Option<String>,
+    pub ns: Option<Rc<str>>,
     pub value: String,
 }
 
@@ -69,10 +70,10 @@ pub(super) struct Limits {
 
 struct Scope {
     /// (prefix, uri) declared on this element ("" = default namespace).
-    decls: Vec<(String, String)>,
+    decls: Vec<(String, Rc<str>)>,
 }
 
-fn lookup(scopes: &[Scope], prefix: &str) -> Option<String> {
+fn lookup(scopes: &[Scope], prefix: &str) -> Option<Rc<str>> {
     for s in scopes.iter().rev() {
         if let Some((_, uri)) = s.decls.iter().rev().find(|(p, _)| p == prefix) {
             return if uri.is_empty() {
@@ -118,11 +119,15 @@ fn start_element(
             raw_attrs.push((key, value));
         }
     }
-    for d in &decls {
-        if !all_decls.contains(d) {
-            all_decls.push(d.clone());
+    for (p, u) in &decls {
+        if !all_decls.iter().any(|(q, v)| q == p && v == u) {
+            all_decls.push((p.clone(), u.clone()));
         }
     }
+    let decls: Vec<(String, Rc<str>)> = decls
+        .into_iter()
+        .map(|(p, u)| (p, Rc::<str>::from(u)))
+        .collect();
     scopes.push(Scope { decls });
     let (prefix, local) = split_qname(&name);
     let ns = match prefix {
