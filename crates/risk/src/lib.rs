@@ -10,6 +10,7 @@
 //!   BCPNN information component, shrinkage IC, MGPS (EBGM with a fitted two-gamma-mixture prior).
 //! - [`warning`]: early warning over count series: EARS C1/C2/C3, CUSUM, EWMA, Farrington flexible,
 //!   and the Kulldorff Poisson space-time scan statistic.
+//! - [`spc`]: Shewhart control charts (x̄/R/S, individuals, p/np/c/u) and the Nelson rules.
 //! - [`csv`]: a small pure CSV record parser (RFC 4180 quoting) for report imports.
 
 pub mod assessment;
@@ -18,6 +19,7 @@ mod error;
 pub mod limits;
 pub mod rng;
 pub mod signal;
+pub mod spc;
 pub mod special;
 pub mod warning;
 

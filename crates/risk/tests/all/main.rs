@@ -11,4 +11,5 @@ mod mgps;
 mod properties;
 mod report;
 mod scan;
+mod spc;
 mod two_by_two;
