@@ -443,3 +443,123 @@ pub fn nelson(x: &[f64], center: f64, sigma: f64) -> [Vec<usize>; 8] {
     }
     r
 }
+
+/// Process capability (qcc `process.capability`): indices from the chart's centre and σ, their
+/// confidence limits, and the expected and observed fractions outside the specification.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Capability {
+    /// (USL − LSL)/(6σ).
+    pub cp: f64,
+    /// (centre − LSL)/(3σ).
+    pub cp_l: f64,
+    /// (USL − centre)/(3σ).
+    pub cp_u: f64,
+    /// min(Cp_l, Cp_u).
+    pub cp_k: f64,
+    /// Cp / √(1 + ((centre − target)/σ)²).
+    pub cpm: f64,
+    /// Lower confidence limits of (Cp, Cp_l, Cp_u, Cp_k, Cpm).
+    pub lower: [f64; 5],
+    /// Upper confidence limits of (Cp, Cp_l, Cp_u, Cp_k, Cpm).
+    pub upper: [f64; 5],
+    /// Φ((LSL − centre)/σ).
+    pub exp_lsl: f64,
+    /// 1 − Φ((USL − centre)/σ).
+    pub exp_usl: f64,
+    /// Share of observations below LSL.
+    pub obs_lsl: f64,
+    /// Share of observations above USL.
+    pub obs_usl: f64,
+}
+
+fn qchisq(p: f64, df: f64) -> f64 {
+    crate::special::mixture_quantile(p, &[(1.0, df / 2.0, 0.5)])
+}
+
+/// Capability of a process with `observations` (all individual values), the chart's `center`
+/// and `sigma`, specification limits, a target (default the middle of the limits) and a
+/// confidence level (qcc: 0.95). Intervals as qcc: χ² for Cp and Cpm, Bissell's (1990) normal
+/// approximation for Cp_l, Cp_u (with the one-sided z) and Cp_k (two-sided z).
+pub fn capability(
+    observations: &[f64],
+    center: f64,
+    sigma: f64,
+    lsl: f64,
+    usl: f64,
+    target: Option<f64>,
+    confidence: f64,
+) -> Result<Capability, RiskError> {
+    if !(lsl < usl) {
+        return Err(RiskError::invalid("spec_limits", "LSL must be below USL"));
+    }
+    if observations.len() < 2 || !(sigma > 0.0) {
+        return Err(RiskError::invalid(
+            "observations",
+            "at least 2 observations and a positive sigma are required",
+        ));
+    }
+    let n = observations.len() as f64;
+    let target = target.unwrap_or((lsl + usl) / 2.0);
+    let cp = (usl - lsl) / (6.0 * sigma);
+    let cp_u = (usl - center) / (3.0 * sigma);
+    let cp_l = (center - lsl) / (3.0 * sigma);
+    let cp_k = cp_u.min(cp_l);
+    let off = (center - target) / sigma;
+    let cpm = cp / (1.0 + off * off).sqrt();
+    let alpha = 1.0 - confidence;
+    let z = norm_quantile(1.0 - alpha / 2.0);
+    let chi = |p: f64, df: f64| (qchisq(p, df) / df).sqrt();
+    // qcc uses the one-sided z for Cp_l and Cp_u and the two-sided one for Cp_k.
+    let z1 = norm_quantile(1.0 - alpha);
+    let bissell = |c: f64, s: f64, z: f64| {
+        c * (1.0 + s * z * (1.0 / (9.0 * n * c * c) + 1.0 / (2.0 * (n - 1.0))).sqrt())
+    };
+    let df_m = n * (1.0 + off * off) / (1.0 + 2.0 * off * off);
+    let lower = [
+        cp * chi(alpha / 2.0, n - 1.0),
+        bissell(cp_l, -1.0, z1),
+        bissell(cp_u, -1.0, z1),
+        bissell(cp_k, -1.0, z),
+        cpm * chi(alpha / 2.0, df_m),
+    ];
+    let upper = [
+        cp * chi(1.0 - alpha / 2.0, n - 1.0),
+        bissell(cp_l, 1.0, z1),
+        bissell(cp_u, 1.0, z1),
+        bissell(cp_k, 1.0, z),
+        cpm * chi(1.0 - alpha / 2.0, df_m),
+    ];
+    Ok(Capability {
+        cp,
+        cp_l,
+        cp_u,
+        cp_k,
+        cpm,
+        lower,
+        upper,
+        exp_lsl: crate::special::norm_cdf((lsl - center) / sigma),
+        exp_usl: crate::special::norm_sf((usl - center) / sigma),
+        obs_lsl: observations.iter().filter(|&&x| x < lsl).count() as f64 / n,
+        obs_usl: observations.iter().filter(|&&x| x > usl).count() as f64 / n,
+    })
+}
+
+/// Overall (long-term) performance indices from the sample SD of all observations:
+/// (Pp, Ppl, Ppu, Ppk).
+pub fn performance(
+    observations: &[f64],
+    lsl: f64,
+    usl: f64,
+) -> Result<(f64, f64, f64, f64), RiskError> {
+    if observations.len() < 2 || !(lsl < usl) {
+        return Err(RiskError::invalid(
+            "observations",
+            "at least 2 observations and LSL < USL are required",
+        ));
+    }
+    let m = mean(observations);
+    let s = sd(observations);
+    let ppl = (m - lsl) / (3.0 * s);
+    let ppu = (usl - m) / (3.0 * s);
+    Ok(((usl - lsl) / (6.0 * s), ppl, ppu, ppl.min(ppu)))
+}

@@ -313,3 +313,74 @@ fn nelson_rules_each_case_triggers_only_its_rule() {
     }
     assert_eq!(n, 8);
 }
+
+#[test]
+fn pistonrings_capability_and_performance() {
+    let (calib, _) = pistonrings(&[]);
+    let chart = xbar(&calib, &[], SigmaFrom::Ranges, 3.0).unwrap();
+    let obs: Vec<f64> = calib.iter().flatten().copied().collect();
+    let exp = expected();
+    let names = ["Cp", "Cp_l", "Cp_u", "Cp_k", "Cpm"];
+    for (key, lsl, usl, target) in [
+        ("pistonrings_capability", 73.95, 74.05, None),
+        (
+            "pistonrings_capability_target74.02",
+            73.95,
+            74.05,
+            Some(74.02),
+        ),
+        ("pistonrings_capability_spec73.99_74.01", 73.99, 74.01, None),
+    ] {
+        let e = &exp[key];
+        let c = risk::spc::capability(&obs, chart.center, chart.std_dev, lsl, usl, target, 0.95)
+            .unwrap();
+        let got = [c.cp, c.cp_l, c.cp_u, c.cp_k, c.cpm];
+        for (i, n) in names.iter().enumerate() {
+            assert_close(
+                &format!("{key} {n}"),
+                got[i],
+                e["indices"][n].as_f64().unwrap(),
+                1e-9,
+            );
+            if let Some(lo) = e.get("ci_lower") {
+                assert_close(
+                    &format!("{key} {n} lower"),
+                    c.lower[i],
+                    lo[n].as_f64().unwrap(),
+                    1e-8,
+                );
+                assert_close(
+                    &format!("{key} {n} upper"),
+                    c.upper[i],
+                    e["ci_upper"][n].as_f64().unwrap(),
+                    1e-8,
+                );
+            }
+        }
+        // The reference stores fractions below about 1e-6 as 0 (the 73.95-74.05 spec: Φ(−5.2) ≈ 8e-8).
+        for (name, v) in [
+            ("exp_lsl", c.exp_lsl),
+            ("exp_usl", c.exp_usl),
+            ("obs_lsl", c.obs_lsl),
+            ("obs_usl", c.obs_usl),
+        ] {
+            if let Some(w) = e.get(name).and_then(Value::as_f64) {
+                assert!(
+                    (v - w).abs() <= 1e-9 * w + 1e-6 * f64::from(u8::from(w == 0.0)),
+                    "{key} {name}: {v} vs {w}"
+                );
+            }
+        }
+    }
+    let pp: Value = serde_json::from_str(&read("spc/expected_pp_ppk_pistonrings.json")).unwrap();
+    let (p, pl, pu, pk) = risk::spc::performance(
+        &obs,
+        pp["LSL"].as_f64().unwrap(),
+        pp["USL"].as_f64().unwrap(),
+    )
+    .unwrap();
+    assert_close("Pp", p, pp["Pp"].as_f64().unwrap(), 1e-12);
+    assert_close("Ppl", pl, pp["Ppl"].as_f64().unwrap(), 1e-12);
+    assert_close("Ppu", pu, pp["Ppu"].as_f64().unwrap(), 1e-12);
+    assert_close("Ppk", pk, pp["Ppk"].as_f64().unwrap(), 1e-12);
+}
