@@ -489,10 +489,10 @@ pub fn capability(
     target: Option<f64>,
     confidence: f64,
 ) -> Result<Capability, RiskError> {
-    if !(lsl < usl) {
+    if lsl.is_nan() || usl.is_nan() || lsl >= usl {
         return Err(RiskError::invalid("spec_limits", "LSL must be below USL"));
     }
-    if observations.len() < 2 || !(sigma > 0.0) {
+    if observations.len() < 2 || sigma.is_nan() || sigma <= 0.0 {
         return Err(RiskError::invalid(
             "observations",
             "at least 2 observations and a positive sigma are required",
@@ -551,7 +551,7 @@ pub fn performance(
     lsl: f64,
     usl: f64,
 ) -> Result<(f64, f64, f64, f64), RiskError> {
-    if observations.len() < 2 || !(lsl < usl) {
+    if observations.len() < 2 || lsl.is_nan() || usl.is_nan() || lsl >= usl {
         return Err(RiskError::invalid(
             "observations",
             "at least 2 observations and LSL < USL are required",
