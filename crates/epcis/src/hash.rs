@@ -43,9 +43,8 @@ pub mod vocab;
 
 use std::borrow::Cow;
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::hash::BuildHasherDefault;
+use std::hash::Hasher as _;
 
 use serde_json::{Map, Number, Value};
 use sha2::{Digest, Sha256};
@@ -213,8 +212,9 @@ impl std::fmt::Debug for Hasher<'_> {
     }
 }
 
-/// Most canonical identifiers a [`Hasher`] remembers (it forgets them all when full).
-pub const ID_CACHE_MAX: usize = 8192;
+/// How many canonical identifiers a [`Hasher`] remembers (a direct-mapped cache: locations,
+/// parties and containers recur from event to event).
+pub const ID_CACHE_SLOTS: usize = 1024;
 
 /// Buffers reused from event to event.
 #[derive(Default)]
@@ -222,8 +222,36 @@ struct Scratch {
     nodes: Vec<Node<'static>>,
     stack: Vec<(usize, usize)>,
     text: String,
-    /// Identifier → its constrained canonical Digital Link (`None`: not a GS1 identifier).
-    ids: HashMap<Box<str>, Option<Box<str>>, BuildHasherDefault<FxHasher>>,
+    ids: IdCache,
+    /// The pre-hash string of [`Hasher::event_hash`].
+    prehash: String,
+}
+
+/// Identifier → its constrained canonical Digital Link, direct-mapped; the slots' buffers are
+/// reused, so a warm cache does not allocate.
+#[derive(Default)]
+struct IdCache {
+    slots: Vec<IdSlot>,
+}
+
+#[derive(Default)]
+struct IdSlot {
+    used: bool,
+    key: String,
+    /// Empty: not a GS1 identifier (written as it is).
+    value: String,
+}
+
+impl IdCache {
+    fn slot(&mut self, key: &str) -> &mut IdSlot {
+        if self.slots.is_empty() {
+            self.slots.resize_with(ID_CACHE_SLOTS, IdSlot::default);
+        }
+        let mut h = FxHasher::default();
+        h.write(key.as_bytes());
+        let i = (h.finish() >> 32) as usize & (ID_CACHE_SLOTS - 1);
+        &mut self.slots[i]
+    }
 }
 
 /// Reuse the allocation of an emptied vector for nodes of another lifetime.
@@ -331,7 +359,17 @@ impl<'c> Hasher<'c> {
 
     /// The event hash of `event`.
     pub fn event_hash(&self, event: &Value) -> Result<String, HashError> {
-        Ok(ni_uri(&self.prehash(event)?))
+        let mut pre = self
+            .scratch
+            .try_borrow_mut()
+            .map(|mut s| std::mem::take(&mut s.prehash))
+            .unwrap_or_default();
+        pre.clear();
+        let result = self.prehash_into(event, &mut pre).map(|()| ni_uri(&pre));
+        if let Ok(mut s) = self.scratch.try_borrow_mut() {
+            s.prehash = pre;
+        }
+        result
     }
 
     /// Append the pre-hash string of `event` to `out`.
@@ -358,9 +396,6 @@ impl<'c> Hasher<'c> {
             Ok(s) => s,
             Err(_) => &mut fresh,
         };
-        if scratch.ids.len() >= ID_CACHE_MAX {
-            scratch.ids.clear();
-        }
         let mut b = Builder {
             nodes: recycle(std::mem::take(&mut scratch.nodes)),
             ns,
@@ -988,7 +1023,7 @@ struct Emitter<'a, 'o> {
     /// Byte ranges of `out` of the entries of the open sort groups.
     stack: Vec<(usize, usize)>,
     scratch: String,
-    ids: &'o mut HashMap<Box<str>, Option<Box<str>>, BuildHasherDefault<FxHasher>>,
+    ids: &'o mut IdCache,
     ns: Namespaces<'a>,
     canonical_id: IdCanonicaliser,
 }
@@ -1168,19 +1203,27 @@ impl Emitter<'_, '_> {
             return;
         }
         if s.starts_with("urn:epc:") || s.starts_with("http://") || s.starts_with("https://") {
-            if let Some(known) = self.ids.get(&*s) {
-                self.out.push_str(known.as_deref().unwrap_or(&s));
+            let slot = self.ids.slot(&s);
+            if slot.used && slot.key == *s {
+                self.out.push_str(if slot.value.is_empty() {
+                    &s
+                } else {
+                    &slot.value
+                });
                 return;
             }
-            let canonical = (self.canonical_id)(&s).map(|dl| {
-                let start = self.out.len();
-                write_constrained_dl(self.out, &dl);
-                Box::from(&self.out[start..])
-            });
-            if canonical.is_none() {
-                self.out.push_str(&s);
+            let start = self.out.len();
+            match (self.canonical_id)(&s) {
+                Some(dl) => write_constrained_dl(self.out, &dl),
+                None => self.out.push_str(&s),
             }
-            self.ids.insert(Box::from(&*s), canonical);
+            slot.used = true;
+            slot.key.clear();
+            slot.key.push_str(&s);
+            slot.value.clear();
+            if self.out[start..] != *s {
+                slot.value.push_str(&self.out[start..]);
+            }
             return;
         }
         self.out.push_str(&s);
