@@ -45,7 +45,7 @@ pub(crate) fn capture(s: &PostgresStore, c: NewCapture) -> Result<CaptureJob, St
     let store_events = c.behaviour == ErrorBehaviour::Proceed || c.errors.is_empty();
     let events: &[store::NewEvent] = if store_events { &c.events } else { &[] };
 
-    let mut conn = s.conn()?;
+    let mut conn = s.live_conn()?;
     let dict = current_or_trained_dict(s, &mut conn, events)?;
     let bodies: Vec<&str> = events.iter().map(|e| e.body.as_str()).collect();
     let compressed = codec::compress_all(&bodies, dict.as_deref()).map_err(backend)?;
@@ -211,7 +211,7 @@ fn write(
     dict_id: i32,
     errors: &[String],
 ) -> Result<Outcome, postgres::Error> {
-    let Conn { client, stmts } = conn;
+    let Conn { client, stmts, .. } = conn;
     let mut tx = client.transaction()?;
     // Statements are prepared through the transaction (the same connection) and cached.
     macro_rules! stmt {

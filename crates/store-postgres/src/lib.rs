@@ -25,7 +25,7 @@ use postgres::{Client, GenericClient, NoTls, Statement};
 use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::{Arc, Condvar, Mutex, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use store::{
     ApiKey, CaptureJob, Cursor, EventPage, Limits, NewCapture, NewRecord, OrgId, Record, Role,
     Scope, Store, StoreError, StoredEvent, Vocabulary,
@@ -107,7 +107,13 @@ impl Stmts {
 pub(crate) struct Conn {
     pub client: Client,
     pub stmts: Stmts,
+    /// When it was last returned to the pool.
+    idle_since: Instant,
 }
+
+/// A pooled connection idle for longer than this is checked (an empty query) before use, so
+/// that a database restart costs no failed request.
+const VALIDATE_AFTER_IDLE: Duration = Duration::from_secs(2);
 
 struct PoolState {
     idle: Vec<Conn>,
@@ -129,6 +135,8 @@ pub(crate) struct Pooled<'a> {
     conn: Option<Conn>,
     /// Whether the connection was taken from the idle list (it may have died meanwhile).
     reused: bool,
+    /// Close instead of returning to the pool.
+    broken: bool,
 }
 
 impl std::ops::Deref for Pooled<'_> {
@@ -146,12 +154,15 @@ impl std::ops::DerefMut for Pooled<'_> {
 
 impl Drop for Pooled<'_> {
     fn drop(&mut self) {
-        let Some(conn) = self.conn.take() else { return };
+        let Some(mut conn) = self.conn.take() else {
+            return;
+        };
+        conn.idle_since = Instant::now();
         let mut st = match self.pool.state.lock() {
             Ok(s) => s,
             Err(p) => p.into_inner(),
         };
-        if conn.client.is_closed() {
+        if conn.client.is_closed() || self.broken {
             st.opened = st.opened.saturating_sub(1);
         } else {
             st.idle.push(conn);
@@ -210,17 +221,36 @@ impl Pool {
         Ok(Conn {
             client,
             stmts: Stmts::default(),
+            idle_since: Instant::now(),
         })
     }
 
     fn get(&self) -> Result<Pooled<'_>, StoreError> {
-        let deadline = std::time::Instant::now() + self.acquire_timeout;
+        let deadline = Instant::now() + self.acquire_timeout;
         let mut st = self
             .state
             .lock()
             .map_err(|_| backend("pool lock poisoned"))?;
         loop {
-            while let Some(c) = st.idle.pop() {
+            while let Some(mut c) = st.idle.pop() {
+                if !c.client.is_closed() && c.idle_since.elapsed() > VALIDATE_AFTER_IDLE {
+                    drop(st);
+                    if c.client.is_valid(Duration::from_secs(5)).is_ok() {
+                        return Ok(Pooled {
+                            pool: self,
+                            conn: Some(c),
+                            reused: true,
+                            broken: false,
+                        });
+                    }
+                    drop(c);
+                    st = self
+                        .state
+                        .lock()
+                        .map_err(|_| backend("pool lock poisoned"))?;
+                    st.opened = st.opened.saturating_sub(1);
+                    continue;
+                }
                 if c.client.is_closed() {
                     st.opened = st.opened.saturating_sub(1);
                     continue;
@@ -229,6 +259,7 @@ impl Pool {
                     pool: self,
                     conn: Some(c),
                     reused: true,
+                    broken: false,
                 });
             }
             if st.opened < self.max {
@@ -239,6 +270,7 @@ impl Pool {
                         pool: self,
                         conn: Some(c),
                         reused: false,
+                        broken: false,
                     }),
                     Err(e) => {
                         let mut st = self
@@ -252,7 +284,7 @@ impl Pool {
                     }
                 };
             }
-            let now = std::time::Instant::now();
+            let now = Instant::now();
             if now >= deadline {
                 return Err(backend(format!(
                     "no database connection free within {:?} (pool of {})",
@@ -397,6 +429,20 @@ impl PostgresStore {
         self.pool.get()
     }
 
+    /// A connection checked to be alive (one empty query when it came from the idle list), for
+    /// writes that must not fail on a connection the database dropped (a restart).
+    pub(crate) fn live_conn(&self) -> Result<Pooled<'_>, StoreError> {
+        // Each failed check drops a dead connection, so this ends within the pool's size.
+        for _ in 0..self.pool.max {
+            let mut c = self.pool.get()?;
+            if !c.reused || c.client.is_valid(Duration::from_secs(5)).is_ok() {
+                return Ok(c);
+            }
+            c.broken = true;
+        }
+        self.pool.get()
+    }
+
     /// Run a read on a pooled connection; when a connection from the idle list turns out to be
     /// dead (the database restarted), retry once on a fresh one.
     pub(crate) fn read<T>(
@@ -424,7 +470,7 @@ impl PostgresStore {
         {
             return Ok(*id);
         }
-        let Conn { client, stmts } = c;
+        let Conn { client, stmts, .. } = c;
         let ins = stmts.get(
             client,
             "INSERT INTO zl_orgs (name) VALUES ($1) ON CONFLICT (name) DO NOTHING",
@@ -462,7 +508,7 @@ impl PostgresStore {
             }
         }
         if !missing.is_empty() {
-            let Conn { client, stmts } = c;
+            let Conn { client, stmts, .. } = c;
             let st = stmts.get(client, "SELECT id, name FROM zl_orgs WHERE name = ANY($1)")?;
             let rows = client.query(&st, &[&missing]).map_err(pg)?;
             let mut cache = self.orgs.write().map_err(|_| backend("org lock"))?;
@@ -633,7 +679,7 @@ impl Store for PostgresStore {
                 "SELECT {JOB_COLS} FROM zl_jobs j JOIN zl_orgs o ON o.id = j.owner WHERE j.id = $1{}",
                 owner_cond("j.owner", &owners, 2)
             );
-            let Conn { client, stmts } = c;
+            let Conn { client, stmts, .. } = c;
             let st = stmts.get(client, &sql)?;
             let row = match &owners {
                 None => client.query_opt(&st, &[&id]),
@@ -653,7 +699,7 @@ impl Store for PostgresStore {
         let limit = limit.min(self.limits.page_size_max) as i64;
         self.read(|c| {
             let owners = self.scope_owners(c, scope)?;
-            let Conn { client, stmts } = c;
+            let Conn { client, stmts, .. } = c;
             let before_jid: i64 = match before {
                 None => i64::MAX,
                 Some(b) => {
@@ -742,7 +788,7 @@ impl Store for PostgresStore {
                 "SELECT COALESCE(SUM(n), 0)::bigint FROM zl_owner_counts WHERE true{}",
                 owner_cond("owner", &owners, 1)
             );
-            let Conn { client, stmts } = c;
+            let Conn { client, stmts, .. } = c;
             let st = stmts.get(client, &sql)?;
             let row = match &owners {
                 None => client.query_one(&st, &[]),
@@ -755,7 +801,7 @@ impl Store for PostgresStore {
 
     fn put_key(&self, key: ApiKey) -> Result<(), StoreError> {
         let mut c = self.conn()?;
-        let Conn { client, stmts } = &mut *c;
+        let Conn { client, stmts, .. } = &mut *c;
         let st = stmts.get(
             client,
             "INSERT INTO zl_api_keys (key_id, hash_hex, org, role, created_ms, revoked) \
@@ -781,7 +827,7 @@ impl Store for PostgresStore {
 
     fn key_by_hash(&self, hash_hex: &str) -> Result<Option<ApiKey>, StoreError> {
         self.read(|c| {
-            let Conn { client, stmts } = c;
+            let Conn { client, stmts, .. } = c;
             let st = stmts.get(
                 client,
                 "SELECT key_id, hash_hex, org, role, created_ms, revoked FROM zl_api_keys \
@@ -837,7 +883,7 @@ impl Store for PostgresStore {
         }
         let owner = record.owner.as_ref().map(|o| o.as_str());
         let mut c = self.conn()?;
-        let Conn { client, stmts } = &mut *c;
+        let Conn { client, stmts, .. } = &mut *c;
         // Each case is one atomic statement, so concurrent writers on different servers are
         // decided by the database: exactly one of two writers expecting the same version wins.
         let row = match expected_version {
@@ -928,7 +974,7 @@ impl Store for PostgresStore {
                 "SELECT collection, id, owner, version, updated_ms, body FROM zl_records \
                  WHERE collection = $1 AND id = $2{cond}"
             );
-            let Conn { client, stmts } = c;
+            let Conn { client, stmts, .. } = c;
             let st = stmts.get(client, &sql)?;
             let row = match &orgs {
                 None => client.query_opt(&st, &[&collection, &id]),
@@ -954,7 +1000,7 @@ impl Store for PostgresStore {
                 "SELECT collection, id, owner, version, updated_ms, body FROM zl_records \
                  WHERE collection = $1 AND id > $2{cond} ORDER BY id LIMIT $3"
             );
-            let Conn { client, stmts } = c;
+            let Conn { client, stmts, .. } = c;
             let st = stmts.get(client, &sql)?;
             let rows = match &orgs {
                 None => client.query(&st, &[&collection, &after, &limit]),
@@ -968,7 +1014,7 @@ impl Store for PostgresStore {
     fn delete_record(&self, scope: &Scope, collection: &str, id: &str) -> Result<bool, StoreError> {
         let (cond, orgs) = record_owner_filter(scope, 3);
         let mut c = self.conn()?;
-        let Conn { client, stmts } = &mut *c;
+        let Conn { client, stmts, .. } = &mut *c;
         let sql = format!("DELETE FROM zl_records WHERE collection = $1 AND id = $2{cond}");
         let st = stmts.get(client, &sql)?;
         let n = match &orgs {

@@ -230,7 +230,7 @@ fn event_from_row(
 
 fn run_events(s: &PostgresStore, c: &mut Conn, sql: &Sql) -> Result<Vec<StoredEvent>, StoreError> {
     let rows = {
-        let Conn { client, stmts } = c;
+        let Conn { client, stmts, .. } = c;
         let st = stmts.get(client, &sql.text)?;
         client.query(&st, &sql.refs()).map_err(pg)?
     };
@@ -273,7 +273,7 @@ pub(crate) fn query_events(
                     sql.push(&format!(" AND e.seq {not_after}= "));
                     sql.bind(cur.seq, "int8");
                     sql.push(&format!(")) LIMIT {total}) AS before_cursor"));
-                    let Conn { client, stmts } = c;
+                    let Conn { client, stmts, .. } = c;
                     let st = stmts.get(client, &sql.text)?;
                     let n: i64 = client.query_one(&st, &sql.refs()).map_err(pg)?.get(0);
                     n as usize
@@ -364,7 +364,7 @@ pub(crate) fn distinct_values(
             sql.push(" ORDER BY x.id LIMIT ");
         }
         sql.bind(limit as i64, "int8");
-        let Conn { client, stmts } = c;
+        let Conn { client, stmts, .. } = c;
         let st = stmts.get(client, &sql.text)?;
         let rows = client.query(&st, &sql.refs()).map_err(pg)?;
         Ok(rows.iter().map(|r| r.get::<_, String>(0)).collect())

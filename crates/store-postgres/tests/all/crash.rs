@@ -36,7 +36,21 @@ fn acknowledged_captures_survive_a_database_crash() {
         // While the database is down, the store reports errors, not wrong answers.
         assert!(s.count_events(&Scope::All).is_err());
         cluster.start_server().unwrap();
-        // Stale pooled connections are replaced: reads work again at once.
+        // Stale pooled connections are replaced: writes and reads work again at once.
+        let base = 100_000 + round * 10;
+        let evs = (base..base + 10)
+            .map(|n| event(n, &[sgtin(n % 50)]))
+            .collect();
+        let job = s
+            .capture(capture_doc(
+                &format!("after-{round}"),
+                "org-a",
+                base as i64,
+                evs,
+            ))
+            .unwrap();
+        assert_eq!(job.stored, 10);
+        acknowledged += job.stored;
         assert_eq!(s.count_events(&Scope::All).unwrap(), acknowledged);
         let all = s
             .query_events(
