@@ -32,6 +32,12 @@ pub struct CaptureArgs {
     pub files: Vec<PathBuf>,
 }
 
+/// A result line on stdout (the progress bar lives on stderr and hides itself when it is not a
+/// terminal; the results must be visible either way).
+fn say(bar: &ProgressBar, line: String) {
+    bar.suspend(|| println!("{line}"));
+}
+
 impl CaptureArgs {
     pub fn run(self) -> anyhow::Result<()> {
         let owner = OrgId::parse(&self.org).map_err(anyhow::Error::msg)?;
@@ -75,15 +81,18 @@ impl CaptureArgs {
                 Ok(job) => {
                     stored += job.stored;
                     duplicates += job.duplicates;
-                    bar.println(format!(
-                        "{}: {} stored, {} already stored, job {}",
-                        path.display(),
-                        job.stored,
-                        job.duplicates,
-                        job.id
-                    ));
+                    say(
+                        &bar,
+                        format!(
+                            "{}: {} stored, {} already stored, job {}",
+                            path.display(),
+                            job.stored,
+                            job.duplicates,
+                            job.id
+                        ),
+                    );
                     for e in &job.errors {
-                        bar.println(format!("{}: left out: {e}", path.display()));
+                        say(&bar, format!("{}: left out: {e}", path.display()));
                     }
                 }
                 Err(PipelineError::Store(e)) => {
@@ -91,10 +100,13 @@ impl CaptureArgs {
                 }
                 Err(e) => {
                     rejected += 1;
-                    bar.println(format!("{}: rejected, nothing stored: {e}", path.display()));
+                    say(
+                        &bar,
+                        format!("{}: rejected, nothing stored: {e}", path.display()),
+                    );
                     if let PipelineError::Invalid(issues) = &e {
                         for i in issues.iter().skip(1).take(19) {
-                            bar.println(format!("  {i}"));
+                            say(&bar, format!("  {i}"));
                         }
                     }
                 }
