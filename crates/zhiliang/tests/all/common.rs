@@ -96,6 +96,10 @@ impl Server {
     }
 
     /// Start and wait for the `listening on http://ADDR` line.
+    #[expect(
+        clippy::zombie_processes,
+        reason = "the child moves into Server, whose Drop kills and waits for it"
+    )]
     pub fn start(data: &Path) -> Server {
         let mut child = Server::spawn(data);
         let mut stdout = BufReader::new(child.stdout.take().unwrap());
@@ -103,8 +107,12 @@ impl Server {
         let mut admin_key = None;
         loop {
             let mut line = String::new();
-            let n = stdout.read_line(&mut line).unwrap();
-            assert!(n > 0, "server exited before listening; output: {lines:?}");
+            let n = stdout.read_line(&mut line).unwrap_or(0);
+            if n == 0 {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("server exited before listening; output: {lines:?}");
+            }
             let line = line.trim_end().to_string();
             if let Some(k) = line.strip_prefix("admin key: ") {
                 admin_key = Some(k.trim().to_string());
