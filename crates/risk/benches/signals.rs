@@ -1,7 +1,7 @@
 //! Benchmark: PRR, ROR, BCPNN and MGPS over openEBGM's CAERS data and over a synthetic table of
 //! 1,000,000 product × hazard pairs. Prints wall-clock times (best of `RISK_BENCH_RUNS`, default 3).
 //!
-//! `cargo bench -p risk --bench signals`. With `RISK_BENCH_OUT=DIR` it also writes the pairs CSVs
+//! `cargo bench -p risk --bench signals` (`RISK_BENCH_ONLY=caers` skips the synthetic table). With `RISK_BENCH_OUT=DIR` it also writes the pairs CSVs
 //! (`caers_pairs.csv`, `synthetic_pairs.csv`) and our results, for `scripts/bench-vigipy.sh`.
 
 use std::time::{Duration, Instant};
@@ -27,6 +27,7 @@ fn measures(name: &str, table: &Contingency, runs: usize, out_dir: Option<&str>)
     for m in [Method::Prr, Method::Ror, Method::Bcpnn, Method::Mgps] {
         let (d, (csv, prior)) = best(runs, || signals_csv(table, m, &fit).expect("computes"));
         let extra = prior
+            .as_ref()
             .map(|f| {
                 format!(
                     " (prior fit: {} evaluations, -logL {:.4})",
@@ -42,6 +43,14 @@ fn measures(name: &str, table: &Contingency, runs: usize, out_dir: Option<&str>)
         if let Some(dir) = out_dir {
             std::fs::write(format!("{dir}/{name}_{m:?}.csv").to_lowercase(), csv)
                 .expect("write result");
+            if let Some(f) = &prior {
+                let p = f.prior;
+                let json = format!(
+                    "{{\"alpha1\": {}, \"beta1\": {}, \"alpha2\": {}, \"beta2\": {}, \"p\": {}}}\n",
+                    p.alpha1, p.beta1, p.alpha2, p.beta2, p.p
+                );
+                std::fs::write(format!("{dir}/{name}_mgps_prior.json"), json).expect("write prior");
+            }
         }
     }
 }
@@ -103,8 +112,14 @@ fn main() {
         .expect("builds")
     });
     println!("caers_pairs table build: {:.3} s", d.as_secs_f64());
+    if let Some(dir) = &out_dir {
+        write_pairs(&format!("{dir}/caers_pairs.csv"), &pairs);
+    }
     measures("caers_pairs", &pairs, runs, out_dir.as_deref());
 
+    if std::env::var("RISK_BENCH_ONLY").is_ok_and(|v| v == "caers") {
+        return;
+    }
     // Synthetic: 1,000,000 distinct pairs over 20,000 products × 2,000 hazards, skewed counts.
     let mut rng = Xoshiro256::seed(20261126);
     let mut seen = std::collections::HashSet::with_capacity(1_000_000);
@@ -131,7 +146,6 @@ fn main() {
     measures("synthetic", &synth, runs, out_dir.as_deref());
 
     if let Some(dir) = &out_dir {
-        write_pairs(&format!("{dir}/caers_pairs.csv"), &pairs);
         write_pairs(&format!("{dir}/synthetic_pairs.csv"), &synth);
     }
 }

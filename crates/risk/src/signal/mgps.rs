@@ -9,7 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::optimize::NelderMead;
+use super::optimize::{Bfgs, NelderMead};
 use crate::RiskError;
 use crate::special::{digamma, ln_gamma, mixture_quantile};
 
@@ -251,6 +251,16 @@ impl Points {
             .collect();
         let (lb1, lb2) = (th.beta1.ln(), th.beta2.ln());
         let (lp, lq) = (th.p.ln(), (1.0 - th.p).ln());
+        // lnΓ(α+k) − lnΓ(α) − ln k! for the truncated counts k < N*, once per evaluation.
+        let trunc: Vec<(f64, f64)> = (0..n_star)
+            .map(|k| {
+                let kf = k as f64;
+                (
+                    ln_gamma(th.alpha1 + kf) - ln_gamma(th.alpha1) - ln_gamma(kf + 1.0),
+                    ln_gamma(th.alpha2 + kf) - ln_gamma(th.alpha2) - ln_gamma(kf + 1.0),
+                )
+            })
+            .collect();
         let mut total = 0.0;
         for i in 0..self.n.len() {
             let n = self.n[i];
@@ -264,10 +274,8 @@ impl Points {
                 // Truncate at N ≥ N*: divide by 1 − P(N < N*).
                 let mut c1 = 0.0;
                 let mut c2 = 0.0;
-                for k in 0..n_star {
+                for (k, (g1, g2)) in trunc.iter().enumerate() {
                     let kf = k as f64;
-                    let g1 = ln_gamma(th.alpha1 + kf) - ln_gamma(th.alpha1) - ln_gamma(kf + 1.0);
-                    let g2 = ln_gamma(th.alpha2 + kf) - ln_gamma(th.alpha2) - ln_gamma(kf + 1.0);
                     c1 += (g1 + th.alpha1 * (lb1 - l1b) + kf * (le - l1b)).exp();
                     c2 += (g2 + th.alpha2 * (lb2 - l2b) + kf * (le - l2b)).exp();
                 }
@@ -277,6 +285,67 @@ impl Points {
             total -= self.w[i] * log_add(lp + f1, lq + f2);
         }
         total
+    }
+
+    /// −log L and its gradient with respect to (ln α₁, ln β₁, ln α₂, ln β₂, logit P), for
+    /// N* ≤ 1 (no truncation, or truncation at zero).
+    fn nll_grad(&self, th: &MgpsPrior, n_star: u64) -> (f64, [f64; 5]) {
+        debug_assert!(n_star <= 1);
+        let lgm = |a: f64| -> Vec<f64> {
+            self.distinct_n
+                .iter()
+                .map(|&n| ln_gamma(a + n) - ln_gamma(a) - ln_gamma(n + 1.0))
+                .collect()
+        };
+        let dgm = |a: f64| -> Vec<f64> {
+            let d0 = digamma(a);
+            self.distinct_n
+                .iter()
+                .map(|&n| digamma(a + n) - d0)
+                .collect()
+        };
+        let (lg1, lg2, dg1, dg2) = (
+            lgm(th.alpha1),
+            lgm(th.alpha2),
+            dgm(th.alpha1),
+            dgm(th.alpha2),
+        );
+        let (a1, b1, a2, b2, p) = (th.alpha1, th.beta1, th.alpha2, th.beta2, th.p);
+        let (lb1, lb2) = (b1.ln(), b2.ln());
+        let (lp, lq) = (p.ln(), (1.0 - p).ln());
+        let mut total = 0.0;
+        let mut g = [0.0; 5];
+        for i in 0..self.n.len() {
+            let (n, le, e, w, j) = (self.n[i], self.ln_e[i], self.e[i], self.w[i], self.n_idx[i]);
+            let (l1b, l2b) = ((b1 + e).ln(), (b2 + e).ln());
+            let (lq1, lq2) = (lb1 - l1b, lb2 - l2b);
+            let mut f1 = lg1[j] + a1 * lq1 + n * (le - l1b);
+            let mut f2 = lg2[j] + a2 * lq2 + n * (le - l2b);
+            let mut da1 = dg1[j] + lq1;
+            let mut db1 = a1 / b1 - (a1 + n) / (b1 + e);
+            let mut da2 = dg2[j] + lq2;
+            let mut db2 = a2 / b2 - (a2 + n) / (b2 + e);
+            if n_star == 1 {
+                let t1 = (a1 * lq1).exp();
+                let t2 = (a2 * lq2).exp();
+                f1 -= (-t1).ln_1p();
+                f2 -= (-t2).ln_1p();
+                da1 += t1 * lq1 / (1.0 - t1);
+                db1 += t1 * a1 * (1.0 / b1 - 1.0 / (b1 + e)) / (1.0 - t1);
+                da2 += t2 * lq2 / (1.0 - t2);
+                db2 += t2 * a2 * (1.0 / b2 - 1.0 / (b2 + e)) / (1.0 - t2);
+            }
+            let m = log_add(lp + f1, lq + f2);
+            let r1 = (lp + f1 - m).exp();
+            let r2 = 1.0 - r1;
+            total -= w * m;
+            g[0] -= w * r1 * da1 * a1;
+            g[1] -= w * r1 * db1 * b1;
+            g[2] -= w * r2 * da2 * a2;
+            g[3] -= w * r2 * db2 * b2;
+            g[4] -= w * ((f1 - m).exp() - (f2 - m).exp()) * p * (1.0 - p);
+        }
+        (total, g)
     }
 }
 
@@ -359,9 +428,15 @@ impl Default for FitOptions {
         FitOptions {
             n_star: 1,
             starts: vec![
+                // openEBGM's documented starting points (vignette "Hyperparameter Estimation")…
                 s(0.2, 0.1, 2.0, 4.0, 1.0 / 3.0),
                 s(0.1, 0.2, 10.0, 10.0, 0.2),
                 s(0.3, 0.5, 6.0, 6.0, 0.5),
+                // …and three with a narrow, high first component: the likelihood can have a
+                // second, better optimum there (see `fit_prior`).
+                s(1.0, 0.125, 2.0, 2.0, 0.05),
+                s(10.0, 1.25, 2.0, 2.0, 0.05),
+                s(30.0, 3.75, 2.0, 2.0, 0.05),
             ],
             optimizer: NelderMead {
                 step: 0.05,
@@ -418,10 +493,56 @@ pub fn fit_prior(points: &[(u64, f64)], options: &FitOptions) -> Result<MgpsFit,
     for (i, s) in options.starts.iter().enumerate() {
         s.validate()
             .map_err(|e| RiskError::invalid(format!("starts[{i}]"), e.to_string()))?;
-        let r = options.optimizer.minimize(
-            |x| pts.neg_log_likelihood(&MgpsPrior::from_x(x), options.n_star),
-            &s.to_x(),
-        );
+        // The search stays inside the bounds (α, β < param_limit): outside, −log L is +∞.
+        let out_of_bounds = |th: &MgpsPrior| {
+            [th.alpha1, th.beta1, th.alpha2, th.beta2]
+                .iter()
+                .any(|&v| v >= options.param_limit)
+        };
+        let r = if options.n_star <= 1 {
+            // Quasi-Newton with the analytic gradient, then a Nelder–Mead polish.
+            let q = Bfgs::default().minimize(
+                |x| {
+                    let th = MgpsPrior::from_x(x);
+                    if out_of_bounds(&th) {
+                        return (f64::INFINITY, vec![0.0; 5]);
+                    }
+                    let (f, g) = pts.nll_grad(&th, options.n_star);
+                    (f, g.to_vec())
+                },
+                &s.to_x(),
+            );
+            evaluations += q.evaluations;
+            let polish = NelderMead {
+                step: 1e-3,
+                max_restarts: 3,
+                ..options.optimizer
+            };
+            polish.minimize(
+                |x| {
+                    let th = MgpsPrior::from_x(x);
+                    if out_of_bounds(&th) {
+                        return f64::INFINITY;
+                    }
+                    pts.neg_log_likelihood(&th, options.n_star)
+                },
+                &q.x,
+            )
+        } else {
+            options.optimizer.minimize(
+                |x| {
+                    let th = MgpsPrior::from_x(x);
+                    if [th.alpha1, th.beta1, th.alpha2, th.beta2]
+                        .iter()
+                        .any(|&v| v >= options.param_limit)
+                    {
+                        return f64::INFINITY;
+                    }
+                    pts.neg_log_likelihood(&th, options.n_star)
+                },
+                &s.to_x(),
+            )
+        };
         evaluations += r.evaluations;
         results.push((MgpsPrior::from_x(&r.x).canonical(), r.f));
     }
@@ -453,4 +574,50 @@ pub fn fit_prior(points: &[(u64, f64)], options: &FitOptions) -> Result<MgpsFit,
         evaluations,
         starts_agreeing,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The analytic gradient against central differences, with and without truncation.
+    #[test]
+    fn gradient_matches_finite_differences() {
+        let pts: Vec<(u64, f64)> = (0..400u64)
+            .map(|i| {
+                (
+                    1 + (i * 7919) % 13 + (i % 5) * (i % 3),
+                    0.01 + (i as f64 * 0.37) % 6.0,
+                )
+            })
+            .collect();
+        let th = MgpsPrior {
+            alpha1: 3.2,
+            beta1: 0.4,
+            alpha2: 2.0,
+            beta2: 1.9,
+            p: 0.07,
+        };
+        for n_star in [0u64, 1] {
+            let p = Points::new(&pts, n_star);
+            let (f, g) = p.nll_grad(&th, n_star);
+            assert!((f - p.neg_log_likelihood(&th, n_star)).abs() < 1e-9 * f.abs());
+            let x = th.to_x();
+            for k in 0..5 {
+                let h = 1e-6;
+                let mut xp = x;
+                let mut xm = x;
+                xp[k] += h;
+                xm[k] -= h;
+                let fd = (p.neg_log_likelihood(&MgpsPrior::from_x(&xp), n_star)
+                    - p.neg_log_likelihood(&MgpsPrior::from_x(&xm), n_star))
+                    / (2.0 * h);
+                assert!(
+                    (fd - g[k]).abs() <= 1e-5 * (1.0 + g[k].abs()),
+                    "n*={n_star} k={k}: fd {fd} vs {}",
+                    g[k]
+                );
+            }
+        }
+    }
 }

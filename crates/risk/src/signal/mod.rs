@@ -21,5 +21,5 @@ pub mod report;
 pub use contingency::{Cell, Contingency, ExpectedMethod, Report};
 pub use measures::{Bcpnn, Interval, Table2x2};
 pub use mgps::{FitOptions, MgpsFit, MgpsPrior, MgpsScore};
-pub use optimize::{NelderMead, NelderMeadResult};
+pub use optimize::{Bfgs, NelderMead, NelderMeadResult};
 pub use report::{Method, signals_csv};

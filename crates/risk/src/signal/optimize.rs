@@ -6,7 +6,8 @@
 pub struct NelderMead {
     /// Initial simplex edge along each coordinate.
     pub step: f64,
-    /// Stop when the spread of function values in the simplex is below this (absolute).
+    /// Stop when the spread of function values in the simplex is below this, relative to
+    /// 1 + |f| (and a restart stops the search when it improves f by less than that).
     pub f_tol: f64,
     /// Stop when the simplex diameter is below this.
     pub x_tol: f64,
@@ -20,7 +21,7 @@ impl Default for NelderMead {
     fn default() -> Self {
         NelderMead {
             step: 0.5,
-            f_tol: 1e-9,
+            f_tol: 2.5e-13,
             x_tol: 1e-7,
             max_evaluations: 20_000,
             max_restarts: 20,
@@ -81,7 +82,9 @@ impl NelderMead {
                             .fold(0.0, f64::max)
                     })
                     .fold(0.0, f64::max);
-                if (f_spread <= self.f_tol && diam <= self.x_tol) || evals >= self.max_evaluations {
+                if (f_spread <= self.f_tol * (1.0 + simplex[0].1.abs()) && diam <= self.x_tol)
+                    || evals >= self.max_evaluations
+                {
                     break;
                 }
                 // Centroid of all but the worst.
@@ -139,7 +142,7 @@ impl NelderMead {
                 best_x = simplex[0].0.clone();
                 best_f = simplex[0].1;
             }
-            if restart > 0 && improved <= self.f_tol {
+            if restart > 0 && improved <= self.f_tol * (1.0 + best_f.abs()) {
                 converged = true;
                 break;
             }
@@ -150,6 +153,132 @@ impl NelderMead {
         NelderMeadResult {
             x: best_x,
             f: best_f,
+            evaluations: evals,
+            converged,
+        }
+    }
+}
+
+/// Options of the BFGS quasi-Newton minimiser (with a backtracking Armijo line search).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bfgs {
+    /// Stop when max |∂f/∂x| ≤ `g_tol`·(1 + |f|).
+    pub g_tol: f64,
+    /// Stop when an accepted step changes f by at most `f_tol`·(1 + |f|).
+    pub f_tol: f64,
+    /// Iteration budget.
+    pub max_iterations: usize,
+}
+
+impl Default for Bfgs {
+    fn default() -> Self {
+        Bfgs {
+            g_tol: 1e-10,
+            f_tol: 1e-15,
+            max_iterations: 1_000,
+        }
+    }
+}
+
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+impl Bfgs {
+    /// Minimises f from `x0`, given `fg(x) = (f(x), ∇f(x))`. Non-finite values count as +∞.
+    pub fn minimize(
+        &self,
+        mut fg: impl FnMut(&[f64]) -> (f64, Vec<f64>),
+        x0: &[f64],
+    ) -> NelderMeadResult {
+        let n = x0.len();
+        let mut evals = 1;
+        let mut x = x0.to_vec();
+        let (mut f, mut g) = fg(&x);
+        if !f.is_finite() {
+            return NelderMeadResult {
+                x,
+                f: f64::INFINITY,
+                evaluations: evals,
+                converged: false,
+            };
+        }
+        let identity = || {
+            (0..n)
+                .map(|i| {
+                    (0..n)
+                        .map(|j| if i == j { 1.0 } else { 0.0 })
+                        .collect::<Vec<f64>>()
+                })
+                .collect::<Vec<_>>()
+        };
+        let mut h = identity();
+        let mut first = true;
+        let mut converged = false;
+        for _ in 0..self.max_iterations {
+            if g.iter().fold(0.0f64, |m, v| m.max(v.abs())) <= self.g_tol * (1.0 + f.abs()) {
+                converged = true;
+                break;
+            }
+            let mut d: Vec<f64> = (0..n).map(|i| -dot(&h[i], &g)).collect();
+            let mut slope = dot(&g, &d);
+            if slope >= 0.0 {
+                h = identity();
+                d = g.iter().map(|v| -v).collect();
+                slope = -dot(&g, &g);
+            }
+            let mut t = 1.0;
+            let (xn, fnew, gn) = loop {
+                let xn: Vec<f64> = x.iter().zip(&d).map(|(a, b)| a + t * b).collect();
+                let (fv, gv) = fg(&xn);
+                evals += 1;
+                if fv.is_finite() && fv <= f + 1e-4 * t * slope {
+                    break (xn, fv, gv);
+                }
+                t *= 0.5;
+                if t < 1e-20 {
+                    return NelderMeadResult {
+                        x,
+                        f,
+                        evaluations: evals,
+                        converged: true,
+                    };
+                }
+            };
+            let s: Vec<f64> = xn.iter().zip(&x).map(|(a, b)| a - b).collect();
+            let y: Vec<f64> = gn.iter().zip(&g).map(|(a, b)| a - b).collect();
+            let sy = dot(&s, &y);
+            let df = f - fnew;
+            x = xn;
+            f = fnew;
+            g = gn;
+            if sy > 1e-300 {
+                if first {
+                    let scale = sy / dot(&y, &y);
+                    h = identity()
+                        .into_iter()
+                        .map(|r| r.into_iter().map(|v| v * scale).collect())
+                        .collect();
+                    first = false;
+                }
+                let rho = 1.0 / sy;
+                let hy: Vec<f64> = (0..n).map(|i| dot(&h[i], &y)).collect();
+                let yhy = dot(&y, &hy);
+                for i in 0..n {
+                    for j in 0..n {
+                        h[i][j] += -rho * (hy[i] * s[j] + s[i] * hy[j])
+                            + (rho * rho * yhy + rho) * s[i] * s[j];
+                    }
+                }
+            }
+            if df.abs() <= self.f_tol * (1.0 + f.abs()) && s.iter().all(|v| v.abs() < 1e-10) {
+                converged = true;
+                break;
+            }
+        }
+        NelderMeadResult {
+            x,
+            f,
             evaluations: evals,
             converged,
         }

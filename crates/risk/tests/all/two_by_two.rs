@@ -119,3 +119,9 @@ fn the_3_97_50_9850_table_disagrees_the_same_way() {
     // And the disagreement is real: frequentist measures flag, Bayesian ones do not.
     assert_eq!(ours, [true, true, true, false, false, false, false]);
 }
+
+#[test]
+fn z975_constant_is_the_normal_quantile() {
+    let z = risk::special::norm_quantile(0.975);
+    assert!((risk::signal::measures::Z975 - z).abs() <= 2.0 * f64::EPSILON * z);
+}
