@@ -225,6 +225,8 @@ struct Scratch {
     ids: IdCache,
     /// The pre-hash string of [`Hasher::event_hash`].
     prehash: String,
+    /// Events hashed so far (the identifier cache starts with the second).
+    events: u64,
 }
 
 /// Identifier → its constrained canonical Digital Link, direct-mapped; the slots' buffers are
@@ -377,12 +379,11 @@ impl<'c> Hasher<'c> {
         let obj = event
             .as_object()
             .ok_or(HashError::NotAnObject { field: "event" })?;
-        let event_type = obj
-            .get("type")
+        let event_type = member(obj, "type")
             .and_then(Value::as_str)
             .ok_or(HashError::MissingType)?;
         let mut local_ns = Vec::new();
-        if let Some(ctx) = obj.get("@context") {
+        if let Some(ctx) = member(obj, "@context") {
             collect_namespaces(ctx, &mut local_ns);
         }
         let ns = Namespaces {
@@ -420,7 +421,7 @@ impl<'c> Hasher<'c> {
             out,
             stack: std::mem::take(&mut scratch.stack),
             scratch: std::mem::take(&mut scratch.text),
-            ids: &mut scratch.ids,
+            ids: (scratch.events > 0).then_some(&mut scratch.ids),
             ns,
             canonical_id: self.canonical_id,
         };
@@ -449,8 +450,14 @@ impl<'c> Hasher<'c> {
         scratch.nodes = recycle(nodes);
         scratch.stack = stack;
         scratch.text = text;
+        scratch.events += 1;
         Ok(())
     }
+}
+
+/// `map[key]` by a scan: events' objects are small, and hashing the key costs more.
+fn member<'a>(map: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+    map.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
 }
 
 fn is_gs1_namespace(iri: &str) -> bool {
@@ -850,7 +857,7 @@ impl<'a> Builder<'a> {
             }
             Src::Pair(entry, key, voc) => match entry {
                 Value::Object(map) => {
-                    if let Some(t) = map.get("type") {
+                    if let Some(t) = member(map, "type") {
                         let mut result = Ok(());
                         for_each_entry(t, &mut |t| {
                             if result.is_ok() {
@@ -1023,7 +1030,7 @@ struct Emitter<'a, 'o> {
     /// Byte ranges of `out` of the entries of the open sort groups.
     stack: Vec<(usize, usize)>,
     scratch: String,
-    ids: &'o mut IdCache,
+    ids: Option<&'o mut IdCache>,
     ns: Namespaces<'a>,
     canonical_id: IdCanonicaliser,
 }
@@ -1203,7 +1210,15 @@ impl Emitter<'_, '_> {
             return;
         }
         if s.starts_with("urn:epc:") || s.starts_with("http://") || s.starts_with("https://") {
-            let slot = self.ids.slot(&s);
+            let start = self.out.len();
+            let Some(ids) = self.ids.as_deref_mut() else {
+                match (self.canonical_id)(&s) {
+                    Some(dl) => write_constrained_dl(self.out, &dl),
+                    None => self.out.push_str(&s),
+                }
+                return;
+            };
+            let slot = ids.slot(&s);
             if slot.used && slot.key == *s {
                 self.out.push_str(if slot.value.is_empty() {
                     &s
@@ -1212,7 +1227,6 @@ impl Emitter<'_, '_> {
                 });
                 return;
             }
-            let start = self.out.len();
             match (self.canonical_id)(&s) {
                 Some(dl) => write_constrained_dl(self.out, &dl),
                 None => self.out.push_str(&s),
@@ -1537,6 +1551,12 @@ fn write_constrained_dl(out: &mut String, dl: &str) {
 /// `'-._;=` as they are, everything else `%XX`.
 fn write_dl_value(out: &mut String, v: &str) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let keep =
+        |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'\'' | b'-' | b'.' | b'_' | b';' | b'=');
+    if v.bytes().all(keep) {
+        out.push_str(v);
+        return;
+    }
     let bytes = v.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
@@ -1549,7 +1569,7 @@ fn write_dl_value(out: &mut String, v: &str) {
             c = decoded;
             i += 2;
         }
-        if c.is_ascii_alphanumeric() || matches!(c, b'\'' | b'-' | b'.' | b'_' | b';' | b'=') {
+        if keep(c) {
             out.push(c as char);
         } else {
             out.push('%');

@@ -275,6 +275,25 @@ fn single_event_api_matches_document_api() {
     assert_eq!(event_hash(&inline, &Value::Null).unwrap(), expected[0]);
 }
 
+/// A reused `Hasher` (buffers, identifier cache) gives what a fresh one gives, event by event.
+#[test]
+fn a_reused_hasher_hashes_as_a_fresh_one() {
+    let path = Path::new(VECTORS).join("examples/epcisDocWithVariousEventTypes.jsonld");
+    let doc: Value = serde_json::from_str(&read(&path)).unwrap();
+    let ctx = &doc["@context"];
+    let events = doc["epcisBody"]["eventList"].as_array().unwrap();
+    let shared = Hasher::new(ctx);
+    for round in 0..3 {
+        for e in events.iter().rev() {
+            assert_eq!(
+                shared.event_hash(e).unwrap(),
+                event_hash(e, ctx).unwrap(),
+                "round {round}"
+            );
+        }
+    }
+}
+
 #[test]
 fn ignored_fields_and_bookkeeping_do_not_count() {
     let (event, ctx) = reference_event();
