@@ -79,15 +79,17 @@ impl CbvField {
         self.words().contains(&word)
     }
 
-    /// The XML (EPCIS 1.x/2.0 URN) form of a value, when the vocabulary has one; otherwise the
-    /// value as [`expand_cbv_value`] gives it, except that GS1 Web vocabulary terms are written as
-    /// `gs1:Term` as in the GS1 XML examples.
+    /// The XML form of a value: a standard word in its EPCIS 1.x/2.0 URN form when the
+    /// vocabulary has one (`urn:epcglobal:cbv:bizstep:shipping`), GS1 Web vocabulary terms as
+    /// `gs1:Term` and components as their Web URI, as in the GS1 XML examples; any other value
+    /// unchanged.
     pub fn xml_form(self, value: &str) -> String {
-        let (_, urn) = self.prefixes();
+        let (web, urn) = self.prefixes();
         match (compact_cbv_value(self, value), urn) {
             (Some(word), Some(urn)) => format!("{urn}{word}"),
-            (Some(word), None) if self.prefixes().0 == GS1_VOC => format!("gs1:{word}"),
-            _ => expand_cbv_value(self, value).into_owned(),
+            (Some(word), None) if web == GS1_VOC => format!("gs1:{word}"),
+            (Some(word), None) => format!("{web}{word}"),
+            (None, _) => value.trim().to_string(),
         }
     }
 }

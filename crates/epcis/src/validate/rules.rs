@@ -302,13 +302,19 @@ fn check_id(s: &str, pointer: String, out: &mut Vec<ValidationIssue>) {
     let Some(kind) = gs1_kind(s) else {
         return;
     };
-    if gs1::canonical_dl(s).is_none() {
+    // `gs1::key_path` checks syntax, lengths, character sets and key qualifiers. Check digits
+    // are not verified: the openepcis documents labelled valid carry GRAIs with wrong ones, and
+    // an EPC URI has none (it is computed).
+    let rule = match gs1::key_path(s) {
+        Err(e) => Some(e.to_string()),
+        Ok(kp) => kp.validate().err().map(str::to_string),
+    };
+    if let Some(rule) = rule {
         issue(
             out,
             pointer,
             format!(
-                "`{}` looks like a {kind} but is not a valid one (GS1 key syntax, length, \
-                 character set or check digit)",
+                "`{}` looks like a {kind} but is not a valid one: {rule}",
                 truncate(s)
             ),
         );
@@ -327,6 +333,26 @@ mod tests {
         for bad in ["+14:01", "06:00", "+6:00", "+06:60", "Z", "+06:00:00"] {
             assert!(!valid_offset(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn invalid_gs1_identifiers_are_reported_with_their_pointer() {
+        let ev = serde_json::json!({
+            "type": "ObjectEvent", "action": "OBSERVE",
+            "eventTime": "2020-01-01T00:00:00Z", "eventTimeZoneOffset": "+00:00",
+            "epcList": [
+                "urn:epc:id:sgtin:0614141.107346.2018",
+                "https://id.gs1.org/01/0952114101234X/21/1",
+                "urn:epc:id:sgtin:0614141.107346"
+            ],
+            "readPoint": {"id": "urn:epc:id:sgln:0614141.07346.1234"}
+        });
+        let mut out = Vec::new();
+        check_event(&ev, "/e", &mut out);
+        let pointers: Vec<&str> = out.iter().map(|i| i.pointer.as_str()).collect();
+        // A GTIN is digits only; an SGTIN needs a serial.
+        assert_eq!(pointers, ["/e/epcList/1", "/e/epcList/2"], "{out:?}");
+        assert!(out[0].rule.contains("GS1 Digital Link"), "{}", out[0].rule);
     }
 
     #[test]
