@@ -36,6 +36,12 @@ enum Command {
     Draw(cmd::sampling::DrawArgs),
     /// Pass-rate statistics.
     Stats(cmd::sampling::StatsArgs),
+    /// Disproportionality signals (PRR, ROR, BCPNN, MGPS) over a pairs CSV.
+    Signals(cmd::risk::SignalsArgs),
+    /// Risk assessment (EU 2019/417).
+    Risk(cmd::risk::RiskArgs),
+    /// Trace an identifier backward (where from) or forward (where to).
+    Trace(cmd::trace::TraceArgs),
 }
 
 fn main() {
@@ -57,6 +63,9 @@ fn main() {
         Command::Sampling(a) => a.run(),
         Command::Draw(a) => a.run(),
         Command::Stats(a) => a.run(),
+        Command::Signals(a) => a.run(),
+        Command::Risk(a) => a.run(),
+        Command::Trace(a) => a.run(),
     };
     if let Err(e) = result {
         eprintln!("zhiliang: error: {e:#}");

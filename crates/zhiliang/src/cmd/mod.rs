@@ -6,8 +6,10 @@ pub mod demo;
 pub mod hash;
 pub mod key;
 pub mod query;
+pub mod risk;
 pub mod sampling;
 pub mod serve;
+pub mod trace;
 
 use std::path::Path;
 
