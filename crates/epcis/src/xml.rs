@@ -55,6 +55,15 @@ pub enum XmlError {
 }
 
 impl XmlError {
+    /// The rule alone, without the pointer (which [`XmlError::pointer`] gives), for reports that
+    /// carry both separately.
+    pub fn rule(&self) -> String {
+        match self {
+            XmlError::Invalid { rule, .. } => rule.clone(),
+            other => other.to_string(),
+        }
+    }
+
     /// JSON pointer of the offending field (`""` for the whole document).
     pub fn pointer(&self) -> &str {
         match self {
