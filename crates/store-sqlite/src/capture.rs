@@ -72,7 +72,7 @@ pub(crate) fn capture(s: &SqliteStore, c: NewCapture) -> Result<CaptureJob, Stor
     match write(&mut w, &c, events, &prepared, dict_id, &errors) {
         Ok(job) => Ok(job),
         Err(e) => {
-            w.clear_caches();
+            let _ = w.clear_caches();
             // Record the failure (best effort; the events were rolled back).
             let mut errs = errors.clone();
             errs.push("the capture could not be stored; nothing of it was kept".into());
@@ -131,23 +131,23 @@ fn current_or_trained_dict(
 
 fn intern_id(
     ids: &mut std::collections::HashMap<String, i64>,
+    next_id: &mut i64,
     tx: &rusqlite::Transaction<'_>,
     uri: &str,
 ) -> rusqlite::Result<i64> {
     if let Some(id) = ids.get(uri) {
         return Ok(*id);
     }
-    let inserted: Option<i64> = tx
-        .prepare_cached(
-            "INSERT INTO ids (uri) VALUES (?1) ON CONFLICT (uri) DO NOTHING RETURNING id",
-        )?
-        .query_row([uri], |r| r.get(0))
-        .optional()?;
-    let id = match inserted {
-        Some(id) => id,
-        None => tx
-            .prepare_cached("SELECT id FROM ids WHERE uri = ?1")?
-            .query_row([uri], |r| r.get(0))?,
+    let id = if tx
+        .prepare_cached("INSERT INTO ids (uri, id) VALUES (?1, ?2) ON CONFLICT (uri) DO NOTHING")?
+        .execute(params![uri, *next_id])?
+        == 1
+    {
+        *next_id += 1;
+        *next_id - 1
+    } else {
+        tx.prepare_cached("SELECT id FROM ids WHERE uri = ?1")?
+            .query_row([uri], |r| r.get(0))?
     };
     if ids.len() >= crate::ID_CACHE_MAX {
         ids.clear();
@@ -157,13 +157,12 @@ fn intern_id(
 }
 
 fn intern_vocab(
-    vocab: &mut std::collections::HashMap<(i64, String), i64>,
+    vocab: &mut [std::collections::HashMap<String, i64>],
     tx: &rusqlite::Transaction<'_>,
     kind: i64,
     value: &str,
 ) -> rusqlite::Result<i64> {
-    let key = (kind, value.to_string());
-    if let Some(id) = vocab.get(&key) {
+    if let Some(id) = vocab[kind as usize].get(value) {
         return Ok(*id);
     }
     tx.prepare_cached(
@@ -173,7 +172,7 @@ fn intern_vocab(
     let id: i64 = tx
         .prepare_cached("SELECT id FROM vocab WHERE kind = ?1 AND value = ?2")?
         .query_row(params![kind, value], |r| r.get(0))?;
-    vocab.insert(key, id);
+    vocab[kind as usize].insert(value.to_string(), id);
     Ok(id)
 }
 
@@ -193,10 +192,13 @@ fn is_duplicate(
             .query_row(params![owner, k], |r| r.get(0))
             .optional()?;
         let Some(seq) = seq else { continue };
-        let (sid, shash): (Option<String>, Vec<u8>) = tx
+        let (sid, shash): (Option<Vec<u8>>, Vec<u8>) = tx
             .prepare_cached("SELECT event_id, event_hash FROM events WHERE seq = ?1")?
             .query_row([seq], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        let sid = sid.unwrap_or_else(|| codec::decode_hash(&shash));
+        let sid = match sid {
+            Some(b) => codec::decode_event_id(&b),
+            None => codec::decode_hash(&shash),
+        };
         if sid == event_id || shash == hash {
             return Ok(true);
         }
@@ -226,6 +228,7 @@ fn write(
     let Writer {
         conn,
         ids,
+        next_id,
         vocab,
         orgs,
         owner_vocab,
@@ -308,17 +311,17 @@ fn write(
                 let read_point = e
                     .read_point
                     .as_deref()
-                    .map(|v| intern_id(ids, &tx, v))
+                    .map(|v| intern_vocab(vocab, &tx, VOCAB_LOCATION, v))
                     .transpose()?;
                 let biz_location = e
                     .biz_location
                     .as_deref()
-                    .map(|v| intern_id(ids, &tx, v))
+                    .map(|v| intern_vocab(vocab, &tx, VOCAB_LOCATION, v))
                     .transpose()?;
                 let stored_id = if e.event_id == e.event_hash {
                     None
                 } else {
-                    Some(e.event_id.as_str())
+                    Some(codec::encode_event_id(&e.event_id))
                 };
                 ins_event.execute(params![
                     owner,
@@ -353,7 +356,7 @@ fn write(
                     }
                 }
                 for r in &e.ids {
-                    let id = intern_id(ids, &tx, &r.id)?;
+                    let id = intern_id(ids, next_id, &tx, &r.id)?;
                     ins_id.execute(params![id, seq, r.role as u8 as i64])?;
                     if let Some(q) = r.quantity {
                         ins_qty.execute(params![seq, q])?;
@@ -366,7 +369,7 @@ fn write(
                 ] {
                     for (ty, value) in list {
                         let ty = intern_vocab(vocab, &tx, VOCAB_LINK_TYPE, ty)?;
-                        let id = intern_id(ids, &tx, value)?;
+                        let id = intern_id(ids, next_id, &tx, value)?;
                         ins_link.execute(params![kind, id, ty, seq])?;
                     }
                 }
@@ -397,6 +400,10 @@ fn write(
                 }
             }
         }
+        tx.prepare_cached(
+            "INSERT INTO meta (key, value) VALUES ('next_id', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )?
+        .execute([*next_id])?;
         if stored > 0 {
             tx.prepare_cached(
                 "INSERT INTO owner_counts (owner, n) VALUES (?1, ?2) \

@@ -65,6 +65,51 @@ pub fn decode_hash(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
+/// The eventID as stored: a `urn:uuid:` URN in canonical lowercase form packs to its 16 bytes;
+/// anything else is kept as UTF-8 text (never 16 bytes long: such a text gets a trailing NUL).
+pub fn encode_event_id(id: &str) -> Vec<u8> {
+    if let Some(u) = id.strip_prefix("urn:uuid:")
+        && u.len() == 36
+        && u.bytes().enumerate().all(|(i, b)| {
+            if [8, 13, 18, 23].contains(&i) {
+                b == b'-'
+            } else {
+                b.is_ascii_digit() || (b'a'..=b'f').contains(&b)
+            }
+        })
+    {
+        let hex: String = u.chars().filter(|c| *c != '-').collect();
+        return (0..16)
+            .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).expect("hex checked"))
+            .collect();
+    }
+    let mut v = id.as_bytes().to_vec();
+    if v.len() == 16 {
+        v.push(0);
+    }
+    v
+}
+
+pub fn decode_event_id(b: &[u8]) -> String {
+    if b.len() == 16 {
+        let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+        return format!(
+            "urn:uuid:{}-{}-{}-{}-{}",
+            &h[0..8],
+            &h[8..12],
+            &h[12..16],
+            &h[16..20],
+            &h[20..32]
+        );
+    }
+    let b = if b.len() == 17 && b[16] == 0 {
+        &b[..16]
+    } else {
+        b
+    };
+    String::from_utf8_lossy(b).into_owned()
+}
+
 /// A trained dictionary, ready for both directions.
 pub struct Dict {
     pub id: i64,

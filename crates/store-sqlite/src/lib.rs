@@ -47,18 +47,32 @@ pub struct Durability {
 pub(crate) struct Writer {
     pub conn: Connection,
     pub ids: HashMap<String, i64>,
-    pub vocab: HashMap<(i64, String), i64>,
+    /// The next interned identifier number (mirrors `meta.next_id` once committed).
+    pub next_id: i64,
+    /// Per vocabulary kind: value -> id.
+    pub vocab: Vec<HashMap<String, i64>>,
     pub orgs: HashMap<String, i64>,
     pub owner_vocab: std::collections::HashSet<(i64, i64, i64)>,
 }
 
 impl Writer {
-    pub fn clear_caches(&mut self) {
+    /// Forget everything cached (after a rollback) and re-read the id counter.
+    pub fn clear_caches(&mut self) -> rusqlite::Result<()> {
         self.ids.clear();
-        self.vocab.clear();
+        self.vocab.iter_mut().for_each(HashMap::clear);
         self.orgs.clear();
         self.owner_vocab.clear();
+        self.next_id = read_next_id(&self.conn)?;
+        Ok(())
     }
+}
+
+pub(crate) fn read_next_id(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("SELECT value FROM meta WHERE key = 'next_id'", [], |r| {
+        r.get(0)
+    })
+    .optional()
+    .map(|v| v.unwrap_or(1))
 }
 
 struct Pool {
@@ -155,6 +169,7 @@ impl SqliteStore {
             )
             .optional()
             .map_err(backend)?;
+        let next_id = read_next_id(&conn).map_err(backend)?;
         let mut dicts = HashMap::new();
         let current = newest.map(|(id, bytes)| {
             let d = codec::Dict::new(id, &bytes);
@@ -167,7 +182,8 @@ impl SqliteStore {
             writer: Mutex::new(Writer {
                 conn,
                 ids: HashMap::new(),
-                vocab: HashMap::new(),
+                next_id,
+                vocab: vec![HashMap::new(); schema::VOCAB_KINDS],
                 orgs: HashMap::new(),
                 owner_vocab: Default::default(),
             }),

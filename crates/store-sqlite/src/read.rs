@@ -58,6 +58,25 @@ fn ids_subquery(sql: &mut Sql, exact: &[String], prefixes: &[String]) {
     sql.push(")");
 }
 
+/// Like [`ids_subquery`] over the location vocabulary.
+fn locations_subquery(sql: &mut Sql, exact: &[String], prefixes: &[String]) {
+    sql.push(&format!(
+        "(SELECT id FROM vocab WHERE kind = {VOCAB_LOCATION} AND (0"
+    ));
+    if !exact.is_empty() {
+        sql.push(" OR value IN ");
+        sql.list(exact);
+    }
+    for p in prefixes {
+        sql.push(" OR (value >= ");
+        sql.bind(p.clone());
+        sql.push(" AND value < ");
+        sql.bind(prefix_end(p));
+        sql.push(")");
+    }
+    sql.push("))");
+}
+
 fn owners_clause(sql: &mut Sql, col: &str, owners: &Option<Vec<i64>>) {
     if let Some(o) = owners {
         if o.is_empty() {
@@ -124,7 +143,7 @@ fn filters(sql: &mut Sql, q: &EventQuery, owners: &Option<Vec<i64>>) {
     ] {
         if !vals.is_empty() {
             sql.push(&format!(" AND {col} IN "));
-            ids_subquery(sql, vals, &[]);
+            locations_subquery(sql, vals, &[]);
         }
     }
     for (col, vals) in [
@@ -139,7 +158,7 @@ fn filters(sql: &mut Sql, q: &EventQuery, owners: &Option<Vec<i64>>) {
                 .map(|v| format!("{v}/254/"))
                 .collect();
             sql.push(&format!(" AND {col} IN "));
-            ids_subquery(sql, vals, &sub);
+            locations_subquery(sql, vals, &sub);
         }
     }
     for (field, pats) in &q.matches {
@@ -184,8 +203,13 @@ fn filters(sql: &mut Sql, q: &EventQuery, owners: &Option<Vec<i64>>) {
         sql.push(") OR e.seq IN (SELECT v.seq FROM event_keys_overflow v WHERE v.key IN ");
         sql.list(&q.eq_event_id);
         key_owners(sql, "v.owner", owners);
+        let packed: Vec<Vec<u8>> = q
+            .eq_event_id
+            .iter()
+            .map(|id| codec::encode_event_id(id))
+            .collect();
         sql.push(")) AND (e.event_id IN ");
-        sql.list(&q.eq_event_id);
+        sql.list(&packed);
         sql.push(" OR (e.event_id IS NULL AND e.event_hash IN ");
         sql.list(&hashes);
         sql.push("))");
@@ -245,7 +269,7 @@ fn event_from_row(
     #[allow(clippy::redundant_closure)]
     let get = |e: rusqlite::Error| backend(e);
     let owner: String = r.get(1).map_err(get)?;
-    let event_id: Option<String> = r.get(3).map_err(get)?;
+    let event_id: Option<Vec<u8>> = r.get(3).map_err(get)?;
     let hash: Vec<u8> = r.get(4).map_err(get)?;
     let type_code: i64 = r.get(5).map_err(get)?;
     let dict: i64 = r.get(8).map_err(get)?;
@@ -258,7 +282,9 @@ fn event_from_row(
         seq: r.get(0).map_err(get)?,
         owner: OrgId::parse(&owner).map_err(backend)?,
         capture_id: r.get(2).map_err(get)?,
-        event_id: event_id.unwrap_or_else(|| event_hash.clone()),
+        event_id: event_id
+            .map(|b| codec::decode_event_id(&b))
+            .unwrap_or_else(|| event_hash.clone()),
         event_hash,
         event_type: type_name(type_code).unwrap_or("ObjectEvent").to_string(),
         event_time_ms: r.get(6).map_err(get)?,
@@ -398,8 +424,8 @@ pub(crate) fn distinct_values(
             }
             Vocabulary::BizStep => (OV_BIZ_STEP, "vocab"),
             Vocabulary::Disposition => (OV_DISPOSITION, "vocab"),
-            Vocabulary::ReadPoint => (OV_READ_POINT, "ids"),
-            Vocabulary::BizLocation => (OV_BIZ_LOCATION, "ids"),
+            Vocabulary::ReadPoint => (OV_READ_POINT, "vocab"),
+            Vocabulary::BizLocation => (OV_BIZ_LOCATION, "vocab"),
             Vocabulary::Epc => {
                 let roles = [IdRole::Epc, IdRole::Parent, IdRole::Child, IdRole::Input, IdRole::Output];
                 let roles: Vec<i64> = roles.iter().map(|r| *r as u8 as i64).collect();

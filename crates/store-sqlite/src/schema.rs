@@ -3,11 +3,12 @@
 //!
 //! Layout (see ARCHITECTURE.md for the reasoning):
 //! - `events`: one row per stored event; small integer codes for the type and action, interned
-//!   vocabulary and location ids, the body zstd-compressed (with a trained dictionary once one
+//!   vocabulary ids (locations included), the eventID packed to 16 bytes when it is a UUID URN, the body zstd-compressed (with a trained dictionary once one
 //!   exists). `seq` is the rowid, so inserts append.
 //! - `event_keys`: exactly-once. 64-bit keys of the eventID and of the event hash per owner;
 //!   the rare key collision between different events goes to `event_keys_overflow`.
-//! - `ids`: interned identifiers (canonical form); `event_ids` (id, seq, role) answers `MATCH_*`
+//! - `ids`: interned identifiers (canonical form), keyed by the identifier (one B-tree), their
+//!   integer assigned from the `next_id` counter in `meta`; `event_ids` (id, seq, role) answers `MATCH_*`
 //!   and the trace frontier; `event_links` (kind, id, type, seq) the bizTransaction, source and
 //!   destination parameters. Both are WITHOUT ROWID, keyed by the interned id, which is assigned
 //!   in first-seen order, so an identifier's entries cluster and new ones append.
@@ -42,9 +43,9 @@ CREATE TABLE IF NOT EXISTS dicts (
     bytes BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS ids (
-    id INTEGER PRIMARY KEY,
-    uri TEXT NOT NULL UNIQUE
-);
+    uri TEXT PRIMARY KEY,
+    id INTEGER NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS vocab (
     id INTEGER PRIMARY KEY,
     kind INTEGER NOT NULL,
@@ -55,7 +56,7 @@ CREATE TABLE IF NOT EXISTS events (
     seq INTEGER PRIMARY KEY,
     owner INTEGER NOT NULL,
     job INTEGER NOT NULL,
-    event_id TEXT,
+    event_id BLOB,
     event_hash BLOB NOT NULL,
     type INTEGER NOT NULL,
     event_time_ms INTEGER NOT NULL,
@@ -135,6 +136,10 @@ CREATE TABLE IF NOT EXISTS records (
 pub const VOCAB_BIZ_STEP: i64 = 1;
 pub const VOCAB_DISPOSITION: i64 = 2;
 pub const VOCAB_LINK_TYPE: i64 = 3;
+/// readPoint and bizLocation values (one kind, so that WD_ sees both the same way).
+pub const VOCAB_LOCATION: i64 = 4;
+/// Vocabulary kinds (for the per-kind caches).
+pub const VOCAB_KINDS: usize = 5;
 
 /// `owner_vocab.kind` values (the value is a type code, a vocab id or an ids id).
 pub const OV_TYPE: i64 = 0;
