@@ -24,6 +24,80 @@ fn best<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
 fn measures(name: &str, table: &Contingency, runs: usize, out_dir: Option<&str>) {
     println!("{name}: {} cells, N = {}", table.cells.len(), table.total);
     let fit = FitOptions::default();
+    // Computation only (results kept in memory), as the libraries compared return arrays.
+    let (d, v) = best(runs, || {
+        table
+            .cells
+            .iter()
+            .map(|c| {
+                let p = c.table.prr();
+                [
+                    p.estimate,
+                    p.lo,
+                    p.hi,
+                    c.table.chi2_yates(),
+                    f64::from(u8::from(c.table.evans())),
+                ]
+            })
+            .collect::<Vec<_>>()
+    });
+    std::hint::black_box(&v);
+    println!(
+        "  compute PRR+CI+chi2+Evans: {:.4} s ({:.0} ns/cell)",
+        d.as_secs_f64(),
+        d.as_nanos() as f64 / table.cells.len() as f64
+    );
+    let (d, v) = best(runs, || {
+        table
+            .cells
+            .iter()
+            .map(|c| c.table.ror())
+            .collect::<Vec<_>>()
+    });
+    std::hint::black_box(&v);
+    println!(
+        "  compute ROR+CI: {:.4} s ({:.0} ns/cell)",
+        d.as_secs_f64(),
+        d.as_nanos() as f64 / table.cells.len() as f64
+    );
+    let (d, v) = best(runs, || {
+        table
+            .cells
+            .iter()
+            .map(|c| c.table.bcpnn())
+            .collect::<Vec<_>>()
+    });
+    std::hint::black_box(&v);
+    println!(
+        "  compute BCPNN IC/IC025/IC975: {:.4} s ({:.0} ns/cell)",
+        d.as_secs_f64(),
+        d.as_nanos() as f64 / table.cells.len() as f64
+    );
+    let pts: Vec<(u64, f64)> = table
+        .cells
+        .iter()
+        .map(|c| (c.table.a, c.expected))
+        .collect();
+    let (d, f) = best(runs, || {
+        risk::signal::mgps::fit_prior(&pts, &fit).expect("fits")
+    });
+    println!(
+        "  compute MGPS prior fit: {:.4} s ({} evaluations)",
+        d.as_secs_f64(),
+        f.evaluations
+    );
+    let (d, v) = best(runs, || {
+        pts.iter()
+            .map(|&(n, e)| f.prior.score(n, e))
+            .collect::<Vec<_>>()
+    });
+    std::hint::black_box(&v);
+    println!(
+        "  compute MGPS EBGM/EB05/EB95: {:.4} s ({:.0} ns/cell)",
+        d.as_secs_f64(),
+        d.as_nanos() as f64 / table.cells.len() as f64
+    );
+    // End to end with the CSV text (what `zhiliang signals` does after reading).
     for m in [Method::Prr, Method::Ror, Method::Bcpnn, Method::Mgps] {
         let (d, (csv, prior)) = best(runs, || signals_csv(table, m, &fit).expect("computes"));
         let extra = prior
@@ -36,7 +110,7 @@ fn measures(name: &str, table: &Contingency, runs: usize, out_dir: Option<&str>)
             })
             .unwrap_or_default();
         println!(
-            "  {m:?}: {:.3} s ({:.0} ns/cell){extra}",
+            "  {m:?} with CSV output: {:.3} s ({:.0} ns/cell){extra}",
             d.as_secs_f64(),
             d.as_nanos() as f64 / table.cells.len() as f64
         );

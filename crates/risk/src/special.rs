@@ -260,80 +260,97 @@ pub fn gamma_p_lg(a: f64, x: f64, ln_gamma_a: f64) -> f64 {
     }
 }
 
-/// Quantile of a mixture of gamma distributions `(weight, shape, rate)` (weights summing to 1):
-/// Newton's method on the CDF from a Wilson–Hilferty start, kept inside a bracket (bisection when
-/// a step leaves it), to a relative precision of about 1e-13.
+/// Quantile of a mixture of gamma distributions `(weight, shape, rate)` (weights summing to 1).
 pub fn mixture_quantile(p: f64, comps: &[(f64, f64, f64)]) -> f64 {
-    // (weight, shape, rate, lnΓ(shape)); components of zero weight dropped.
-    let cs: Vec<(f64, f64, f64, f64)> = comps
-        .iter()
-        .filter(|c| c.0 > 0.0)
-        .map(|&(w, a, b)| (w, a, b, ln_gamma(a)))
-        .collect();
-    if cs.is_empty() || !(0.0..1.0).contains(&p) || p == 0.0 {
-        return if p <= 0.0 { 0.0 } else { f64::NAN };
+    let mut cs = [(0.0, 1.0, 1.0, 0.0); 2];
+    let mut k = 0;
+    for &(w, a, b) in comps {
+        if w > 0.0 {
+            if k == 2 {
+                // More than two components: fold the rest by recursion-free bisection below.
+                return mixture_quantile_slow(p, comps);
+            }
+            cs[k] = (w, a, b, ln_gamma(a));
+            k += 1;
+        }
     }
+    mixture_quantile_lg(p, &cs[..k])
+}
+
+fn mixture_quantile_slow(p: f64, comps: &[(f64, f64, f64)]) -> f64 {
     let cdf = |x: f64| {
-        cs.iter()
-            .map(|&(w, a, b, lg)| w * gamma_p_lg(a, b * x, lg))
+        comps
+            .iter()
+            .map(|&(w, a, b)| w * gamma_p(a, b * x))
             .sum::<f64>()
     };
-    let pdf = |x: f64| {
-        cs.iter()
-            .map(|&(w, a, b, lg)| {
-                if x > 0.0 {
-                    w * (a * b.ln() + (a - 1.0) * x.ln() - b * x - lg).exp()
-                } else {
-                    0.0
-                }
-            })
-            .sum::<f64>()
+    let (mut lo, mut hi) = (0.0, 1.0);
+    while cdf(hi) < p {
+        hi *= 2.0;
+    }
+    for _ in 0..200 {
+        let mid = 0.5 * (lo + hi);
+        if cdf(mid) < p { lo = mid } else { hi = mid }
+    }
+    0.5 * (lo + hi)
+}
+
+/// Quantile of a gamma mixture given `(weight, shape, rate, lnΓ(shape))` per component: Newton's
+/// method on the CDF from a Wilson–Hilferty start, safeguarded by a bracket that is narrowed at
+/// every step (bisection, or doubling while no upper bound is known, when a step leaves it), to a
+/// relative precision of about 1e-13.
+pub fn mixture_quantile_lg(p: f64, cs: &[(f64, f64, f64, f64)]) -> f64 {
+    if cs.is_empty() || p.is_nan() || p >= 1.0 {
+        return f64::NAN;
+    }
+    if p <= 0.0 {
+        return 0.0;
+    }
+    let eval = |x: f64| {
+        let mut c = 0.0;
+        let mut d = 0.0;
+        for &(w, a, b, lg) in cs {
+            c += w * gamma_p_lg(a, b * x, lg);
+            d += w * (a * b.ln() + (a - 1.0) * x.ln() - b * x - lg).exp();
+        }
+        (c - p, d)
     };
-    // Wilson–Hilferty start from the heaviest component.
     let &(_, a, b, _) = cs
         .iter()
         .max_by(|x, y| x.0.total_cmp(&y.0))
         .expect("non-empty");
-    let z = norm_quantile(p);
+    let z = match p {
+        0.05 => -1.6448536269514722,
+        0.95 => 1.6448536269514722,
+        _ => norm_quantile(p),
+    };
     let t = 1.0 - 1.0 / (9.0 * a) + z * (1.0 / (9.0 * a)).sqrt();
     let mut x = if t > 0.0 {
         a / b * t * t * t
     } else {
-        a / b * 0.1
+        a / b * 0.05
     };
-    // Bracket around the start.
-    let (mut lo, mut hi) = (x, x);
-    let mut guard = 0;
-    while cdf(lo) > p && guard < 2000 {
-        hi = lo;
-        lo *= 0.5;
-        guard += 1;
-    }
-    while cdf(hi) < p && guard < 4000 {
-        lo = hi;
-        hi = if hi > 0.0 { hi * 2.0 } else { 1.0 };
-        guard += 1;
-        if hi > 1e300 {
-            return f64::INFINITY;
-        }
-    }
-    if !(x >= lo && x <= hi) {
-        x = 0.5 * (lo + hi);
-    }
-    for _ in 0..200 {
-        let f = cdf(x) - p;
+    let (mut lo, mut hi) = (0.0f64, f64::INFINITY);
+    for _ in 0..300 {
+        let (f, d) = eval(x);
         if f > 0.0 {
             hi = x;
         } else {
             lo = x;
         }
-        let d = pdf(x);
         let mut next = if d > 0.0 { x - f / d } else { f64::NAN };
         if !(next > lo && next < hi) {
-            next = 0.5 * (lo + hi);
+            next = if hi.is_finite() {
+                0.5 * (lo + hi)
+            } else {
+                2.0 * x.max(f64::MIN_POSITIVE)
+            };
         }
-        if (next - x).abs() <= 1e-14 * x.abs().max(1e-300) || hi - lo <= 1e-15 * hi {
+        if (next - x).abs() <= 1e-13 * x {
             return next;
+        }
+        if hi.is_finite() && hi - lo <= 1e-15 * hi {
+            return 0.5 * (lo + hi);
         }
         x = next;
     }

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::optimize::{Bfgs, NelderMead};
 use crate::RiskError;
-use crate::special::{digamma, ln_gamma, mixture_quantile};
+use crate::special::{digamma, ln_gamma, mixture_quantile, mixture_quantile_lg};
 
 /// Hyperparameters θ of the two-gamma-mixture prior (gamma shape α, rate β; P is the weight of
 /// the first component).
@@ -125,15 +125,37 @@ impl MgpsPrior {
         )
     }
 
-    /// All scores of one cell.
+    /// All scores of one cell (lnΓ and ψ of the posterior shapes computed once).
     pub fn score(&self, n: u64, e: f64) -> MgpsScore {
-        let (qn, eblog2, ebgm) = self.ebgm(n, e);
+        let nf = n as f64;
+        let (a1, a2) = (self.alpha1 + nf, self.alpha2 + nf);
+        let (b1, b2) = (self.beta1 + e, self.beta2 + e);
+        let (lg1, lg2) = (ln_gamma(a1), ln_gamma(a2));
+        let lf = ln_gamma(nf + 1.0);
+        let (lb1, lb2, le) = (b1.ln(), b2.ln(), e.ln());
+        // ln NB(n) for each component, as in `qn`.
+        let l1 = self.p.ln() + lg1 - ln_gamma(self.alpha1) - lf
+            + self.alpha1 * (self.beta1.ln() - lb1)
+            + nf * (le - lb1);
+        let l2 = (1.0 - self.p).ln() + lg2 - ln_gamma(self.alpha2) - lf
+            + self.alpha2 * (self.beta2.ln() - lb2)
+            + nf * (le - lb2);
+        let qn = 1.0 / (1.0 + (l2 - l1).exp());
+        let el = qn * (digamma(a1) - lb1) + (1.0 - qn) * (digamma(a2) - lb2);
+        let comps = [(qn, a1, b1, lg1), (1.0 - qn, a2, b2, lg2)];
+        let used: &[(f64, f64, f64, f64)] = if qn <= 0.0 {
+            &comps[1..]
+        } else if qn >= 1.0 {
+            &comps[..1]
+        } else {
+            &comps
+        };
         MgpsScore {
             qn,
-            eblog2,
-            ebgm,
-            eb05: self.quantile(n, e, qn, 0.05),
-            eb95: self.quantile(n, e, qn, 0.95),
+            eblog2: el / std::f64::consts::LN_2,
+            ebgm: el.exp(),
+            eb05: mixture_quantile_lg(0.05, used),
+            eb95: mixture_quantile_lg(0.95, used),
         }
     }
 
@@ -461,15 +483,14 @@ pub struct MgpsFit {
     pub starts_agreeing: usize,
 }
 
-/// Fits the prior by maximum likelihood as openEBGM's `autoHyper` does: a local minimisation of
-/// the negative log-likelihood from each start (here Nelder–Mead on (ln α₁, ln β₁, ln α₂, ln β₂,
-/// logit P) with a small initial simplex), discarding estimates outside the parameter bounds, and
-/// keeping the smallest −log L.
+/// Fits the prior by maximum likelihood: from each start a BFGS search with the analytic gradient
+/// (then a short Nelder–Mead polish) over (ln α₁, ln β₁, ln α₂, ln β₂, logit P) inside the bounds
+/// α, β < `param_limit`, keeping the smallest −log L (openEBGM's `autoHyper` does the same with
+/// nlminb from its starts).
 ///
-/// The likelihood can be very flat: on openEBGM's CAERS data it keeps decreasing slowly along a
-/// ridge where α₁ and β₁ grow together: from the documented starts this search reaches an optimum
-/// at α₁ ≈ 21, 0.28 below the local optimum at α₁ ≈ 3.26 that openEBGM reports (which a search
-/// started there reproduces). See docs/risk.md.
+/// The likelihood can be very flat and have several optima: on openEBGM's CAERS data the one
+/// openEBGM reports (α₁ ≈ 3.26, −log L 4162.456) is local; a narrow, high first component
+/// (α₁ ≈ 21) gives 4162.181. The default starts include both regions. See docs/risk.md.
 pub fn fit_prior(points: &[(u64, f64)], options: &FitOptions) -> Result<MgpsFit, RiskError> {
     let pts = Points::squashed(
         points,
@@ -512,22 +533,26 @@ pub fn fit_prior(points: &[(u64, f64)], options: &FitOptions) -> Result<MgpsFit,
                 },
                 &s.to_x(),
             );
-            evaluations += q.evaluations;
-            let polish = NelderMead {
-                step: 1e-3,
-                max_restarts: 3,
-                ..options.optimizer
-            };
-            polish.minimize(
-                |x| {
-                    let th = MgpsPrior::from_x(x);
-                    if out_of_bounds(&th) {
-                        return f64::INFINITY;
-                    }
-                    pts.neg_log_likelihood(&th, options.n_star)
-                },
-                &q.x,
-            )
+            {
+                // Polish with Nelder–Mead: along the flat ridges of this likelihood a small
+                // gradient still leaves −log L above the optimum by more than 1e-9.
+                evaluations += q.evaluations;
+                let polish = NelderMead {
+                    step: 1e-3,
+                    max_restarts: 3,
+                    ..options.optimizer
+                };
+                polish.minimize(
+                    |x| {
+                        let th = MgpsPrior::from_x(x);
+                        if out_of_bounds(&th) {
+                            return f64::INFINITY;
+                        }
+                        pts.neg_log_likelihood(&th, options.n_star)
+                    },
+                    &q.x,
+                )
+            }
         } else {
             options.optimizer.minimize(
                 |x| {

@@ -241,7 +241,7 @@ impl Bfgs {
                         x,
                         f,
                         evaluations: evals,
-                        converged: true,
+                        converged: false, // no descent: at the limit of floating-point resolution
                     };
                 }
             };
