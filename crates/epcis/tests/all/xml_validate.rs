@@ -244,8 +244,9 @@ fn openepcis_json_documents_valid_accepted_invalid_rejected_with_pointer() {
         }
     }
     println!(
-        "openepcis 2.0 JSON: {valid} valid ({schema_stricter} of them rejected by the official \
-         schema's sensorReport type rule), {invalid} invalid rejected, {queries} query definitions skipped"
+        "openepcis 2.0 JSON: {valid} valid ({schema_stricter} of them rejected: a sensorReport \
+         type outside the schema's measurementType words), {invalid} invalid rejected with the \
+         expected pointer, {queries} query definitions skipped"
     );
     assert!(schema_stricter <= 4, "{schema_stricter}");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
