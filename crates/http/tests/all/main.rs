@@ -3,6 +3,7 @@
 
 mod common;
 
+mod api_sampling;
 mod capture;
 mod errors;
 mod isolation;
