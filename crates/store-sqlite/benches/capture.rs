@@ -36,12 +36,10 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 fn cpu_time() -> Duration {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     let after = stat.rsplit_once(')').map(|x| x.1).unwrap_or("");
-    let f: Vec<u64> = after
-        .split_whitespace()
-        .filter_map(|x| x.parse().ok())
-        .collect();
-    // Fields after the command: state(skipped, not a number) ppid pgrp ... utime is field 14.
-    let ticks = f.get(10).copied().unwrap_or(0) + f.get(11).copied().unwrap_or(0);
+    // After the command: field 3 (state) is at index 0, utime (field 14) at 11, stime at 12.
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let num = |i: usize| f.get(i).and_then(|x| x.parse::<u64>().ok()).unwrap_or(0);
+    let ticks = num(11) + num(12);
     Duration::from_millis(ticks * 10)
 }
 

@@ -129,25 +129,26 @@ fn current_or_trained_dict(
     Ok(Some(d))
 }
 
+/// The statements of the hot path, prepared once per capture.
+struct IdStmts<'c> {
+    ins: rusqlite::CachedStatement<'c>,
+    sel: rusqlite::CachedStatement<'c>,
+}
+
 fn intern_id(
     ids: &mut std::collections::HashMap<String, i64>,
     next_id: &mut i64,
-    tx: &rusqlite::Transaction<'_>,
+    st: &mut IdStmts<'_>,
     uri: &str,
 ) -> rusqlite::Result<i64> {
     if let Some(id) = ids.get(uri) {
         return Ok(*id);
     }
-    let id = if tx
-        .prepare_cached("INSERT INTO ids (uri, id) VALUES (?1, ?2) ON CONFLICT (uri) DO NOTHING")?
-        .execute(params![uri, *next_id])?
-        == 1
-    {
+    let id = if st.ins.execute(params![uri, *next_id])? == 1 {
         *next_id += 1;
         *next_id - 1
     } else {
-        tx.prepare_cached("SELECT id FROM ids WHERE uri = ?1")?
-            .query_row([uri], |r| r.get(0))?
+        st.sel.query_row([uri], |r| r.get(0))?
     };
     if ids.len() >= crate::ID_CACHE_MAX {
         ids.clear();
@@ -180,6 +181,7 @@ fn intern_vocab(
 /// hash, so a 64-bit key collision never hides a different event).
 fn is_duplicate(
     tx: &rusqlite::Transaction<'_>,
+    sel_key: &mut rusqlite::CachedStatement<'_>,
     owner: i64,
     keys: &[i64],
     event_id: &str,
@@ -187,8 +189,7 @@ fn is_duplicate(
 ) -> rusqlite::Result<bool> {
     let mut collided = false;
     for &k in keys {
-        let seq: Option<i64> = tx
-            .prepare_cached("SELECT seq FROM event_keys WHERE owner = ?1 AND k = ?2")?
+        let seq: Option<i64> = sel_key
             .query_row(params![owner, k], |r| r.get(0))
             .optional()?;
         let Some(seq) = seq else { continue };
@@ -285,6 +286,14 @@ fn write(
             let mut ins_qty = tx.prepare_cached(
                 "INSERT INTO event_quantities (seq, quantity) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
             )?;
+            let mut id_st = IdStmts {
+                ins: tx.prepare_cached(
+                    "INSERT INTO ids (uri, id) VALUES (?1, ?2) ON CONFLICT (uri) DO NOTHING",
+                )?,
+                sel: tx.prepare_cached("SELECT id FROM ids WHERE uri = ?1")?,
+            };
+            let mut sel_key =
+                tx.prepare_cached("SELECT seq FROM event_keys WHERE owner = ?1 AND k = ?2")?;
             let mut ins_link = tx.prepare_cached(
                 "INSERT INTO event_links (kind, id, type, seq) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
             )?;
@@ -294,7 +303,7 @@ fn write(
                 } else {
                     &[p.k_id, p.k_hash][..]
                 };
-                if is_duplicate(&tx, owner, keys, &e.event_id, &p.hash)? {
+                if is_duplicate(&tx, &mut sel_key, owner, keys, &e.event_id, &p.hash)? {
                     duplicates += 1;
                     continue;
                 }
@@ -356,7 +365,7 @@ fn write(
                     }
                 }
                 for r in &e.ids {
-                    let id = intern_id(ids, next_id, &tx, &r.id)?;
+                    let id = intern_id(ids, next_id, &mut id_st, &r.id)?;
                     ins_id.execute(params![id, seq, r.role as u8 as i64])?;
                     if let Some(q) = r.quantity {
                         ins_qty.execute(params![seq, q])?;
@@ -369,7 +378,7 @@ fn write(
                 ] {
                     for (ty, value) in list {
                         let ty = intern_vocab(vocab, &tx, VOCAB_LINK_TYPE, ty)?;
-                        let id = intern_id(ids, next_id, &tx, value)?;
+                        let id = intern_id(ids, next_id, &mut id_st, value)?;
                         ins_link.execute(params![kind, id, ty, seq])?;
                     }
                 }

@@ -2,7 +2,7 @@
 
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
-use zstd::dict::{DecoderDictionary, EncoderDictionary};
+use zstd::dict::EncoderDictionary;
 
 /// zstd level for bodies: level 3 with a dictionary is within a few per cent of level 9 on
 /// EPCIS events and several times faster.
@@ -113,16 +113,20 @@ pub fn decode_event_id(b: &[u8]) -> String {
 /// A trained dictionary, ready for both directions.
 pub struct Dict {
     pub id: i64,
+    /// Unique in the process (dictionary ids repeat across stores), keys the decoder cache.
+    pub uid: u64,
+    pub bytes: Vec<u8>,
     pub enc: EncoderDictionary<'static>,
-    pub dec: DecoderDictionary<'static>,
 }
 
 impl Dict {
     pub fn new(id: i64, bytes: &[u8]) -> Arc<Dict> {
+        static NEXT_UID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         Arc::new(Dict {
             id,
+            uid: NEXT_UID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            bytes: bytes.to_vec(),
             enc: EncoderDictionary::copy(bytes, ZSTD_LEVEL),
-            dec: DecoderDictionary::copy(bytes),
         })
     }
 }
@@ -171,11 +175,30 @@ pub fn compress_all(bodies: &[&str], dict: Option<&Dict>) -> std::io::Result<Vec
     })
 }
 
+thread_local! {
+    /// Decompression contexts by dictionary uid (0 = none), reused across rows and queries.
+    static DECODERS: std::cell::RefCell<std::collections::HashMap<u64, zstd::bulk::Decompressor<'static>>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+/// Decoder contexts kept per thread at most (one per dictionary in use).
+const DECODERS_MAX: usize = 16;
+
 pub fn decompress(data: &[u8], raw_len: usize, dict: Option<&Dict>) -> std::io::Result<String> {
-    let mut d = match dict {
-        Some(d) => zstd::bulk::Decompressor::with_prepared_dictionary(&d.dec)?,
-        None => zstd::bulk::Decompressor::new()?,
-    };
-    let v = d.decompress(data, raw_len)?;
+    let uid = dict.map_or(0, |d| d.uid);
+    let v = DECODERS.with(|cell| -> std::io::Result<Vec<u8>> {
+        let mut map = cell.borrow_mut();
+        if !map.contains_key(&uid) {
+            if map.len() >= DECODERS_MAX {
+                map.clear();
+            }
+            let d =
+                zstd::bulk::Decompressor::with_dictionary(dict.map_or(&[][..], |d| &d.bytes[..]))?;
+            map.insert(uid, d);
+        }
+        map.get_mut(&uid)
+            .expect("inserted")
+            .decompress(data, raw_len)
+    })?;
     String::from_utf8(v).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
 }

@@ -116,7 +116,8 @@ fn open_conn(path: &Path, read_only: bool) -> rusqlite::Result<Connection> {
             "PRAGMA page_size = 8192;
              PRAGMA journal_mode = WAL;
              PRAGMA synchronous = FULL;
-             PRAGMA cache_size = -262144;
+             PRAGMA cache_size = -524288;
+             PRAGMA mmap_size = 4294967296;
              PRAGMA temp_store = MEMORY;
              PRAGMA wal_autocheckpoint = 4000;
              PRAGMA foreign_keys = OFF;",
