@@ -113,8 +113,16 @@ fn synthetic(n: usize) -> Vec<(Value, Value)> {
         .collect()
 }
 
+/// `n` events of the `zhiliang demo` generator (a multi-tier supply chain), as captured.
+fn demo_events(n: usize) -> Vec<(Value, Value)> {
+    let ctx = Value::String(demo::EPCIS_CONTEXT.to_string());
+    let cfg = demo::DemoConfig::new(n, 42, 1_700_000_000_000);
+    demo::generate(&cfg).map(|e| (e, ctx.clone())).collect()
+}
+
 fn main() {
     for (label, events) in [
+        ("zhiliang demo events (20000)", demo_events(20_000)),
         (
             "supply chain (synthetic, 20000 distinct events)",
             synthetic(20_000),

@@ -30,14 +30,25 @@
 //! (`gs1::canonical_dl`, then only the finest identification level, serials percent-encoded the
 //! reference's way).
 //!
+//! JSON and XML give the same pre-hash: a JSON array under a user extension named `…List` holds
+//! entries named without `List` (`ex:fooList: [..]` is `<ex:fooList><ex:foo>..`), an object there
+//! is the list element itself; the document's `…:ignoreFields` (a JSON array of names, or from XML
+//! an object whose members are the names) leave those top-level fields out.
+//!
 //! Decisions where neither the prose nor a vector decides (documented deviations from the reference
-//! implementation): `epcList` comes before `parentID` (README table; the Python puts `parentID`
-//! first); JSON `null` counts as absent; a `type` in a business transaction, source or destination
-//! comes first whatever the JSON key order; nested arrays are flattened; naive timestamps are read
-//! as UTC; the `gs1` prefix defaults to `https://gs1.org/voc/` (the EPCIS 2.0 context).
+//! implementation): `epcList` comes before `parentID` (README table and openepcis; the Python puts
+//! `parentID` first); JSON `null` counts as absent; a `type` in a business transaction, source or
+//! destination comes first whatever the JSON key order; nested arrays are flattened; naive
+//! timestamps are read as UTC; prefixes default to the EPCIS 2.0 context (`gs1` is
+//! `https://gs1.org/voc/`, `cbvmda` is `urn:epcglobal:cbv:mda:`); numeric strings that Python's
+//! `float()` reads but Rust's does not (`1_000`, non-ASCII digits) stay as written.
+//!
+//! Speed: a [`Hasher`] keeps its buffers and a small direct-mapped cache of canonical identifiers
+//! (locations, parties and containers recur) from event to event; hash many events of one
+//! document with one `Hasher` ([`document_hashes`] does). The free functions build one per call.
 //!
 //! Limits: nesting deeper than [`MAX_DEPTH`] or events with more than [`MAX_NODES`] elements are
-//! refused with an error, not hashed.
+//! refused with an error, not hashed; the identifier cache has [`ID_CACHE_SLOTS`] slots.
 
 pub mod vocab;
 
