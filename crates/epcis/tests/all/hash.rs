@@ -316,6 +316,24 @@ fn ignored_fields_and_bookkeeping_do_not_count() {
     assert_eq!(hasher.event_hash(&e).unwrap(), h);
 }
 
+/// EPC URI and Digital Link of one object hash alike; a Digital Link's domain, query string and
+/// coarser key qualifiers (lot beside serial) do not count, its serial does.
+#[test]
+fn identifiers_count_by_their_canonical_digital_link() {
+    let event = |epc: &str| {
+        json!({"type": "ObjectEvent", "eventTime": "2024-01-01T00:00:00Z",
+               "eventTimeZoneOffset": "+00:00", "epcList": [epc], "action": "OBSERVE"})
+    };
+    let h = |epc: &str| event_hash(&event(epc), &Value::Null).unwrap();
+    let urn = h("urn:epc:id:sgtin:4012345.011111.987");
+    assert_eq!(h("https://id.gs1.org/01/04012345111118/21/987"), urn);
+    assert_eq!(
+        h("https://example.com/shop/01/04012345111118/10/L1/21/987?x=1"),
+        urn
+    );
+    assert_ne!(h("https://id.gs1.org/01/04012345111118/21/988"), urn);
+}
+
 #[test]
 fn errors_name_the_field() {
     let ctx = Value::Null;
