@@ -1519,6 +1519,13 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
 /// (`01/21`, `01/235`, `01/10`, `8006/21`, `8006/10`, `414/254`, `8010/8011`, else the key
 /// alone), no query, path values percent-encoded the reference's way.
 fn write_constrained_dl(out: &mut String, dl: &str) {
+    // `gs1::canonical_dl` already gives this form; check that cheaply and take it as it is.
+    if let Some(path) = dl.strip_prefix("https://id.gs1.org/")
+        && is_constrained_path(path)
+    {
+        out.push_str(dl);
+        return;
+    }
     let path = dl.split(['?', '#']).next().unwrap_or(dl);
     let Some(path) = path.strip_prefix("https://id.gs1.org/") else {
         out.push_str(dl);
@@ -1558,12 +1565,61 @@ fn write_constrained_dl(out: &mut String, dl: &str) {
     }
 }
 
+/// `key-AI/key[/qualifier-AI/value]` with a qualifier the hash keeps for that key, and values
+/// already percent-encoded the reference's way.
+fn is_constrained_path(path: &str) -> bool {
+    let mut segs = path.split('/');
+    let (Some(key_ai), Some(key)) = (segs.next(), segs.next()) else {
+        return false;
+    };
+    let qualifier = match (segs.next(), segs.next(), segs.next()) {
+        (None, None, None) => None,
+        (Some(ai), Some(v), None) => Some((ai, v)),
+        _ => return false,
+    };
+    let allowed = match (key_ai, qualifier.map(|(ai, _)| ai)) {
+        (
+            "00" | "01" | "253" | "255" | "401" | "402" | "414" | "417" | "8003" | "8004" | "8006"
+            | "8010" | "8017" | "8018",
+            None,
+        ) => true,
+        ("01", Some("21" | "235" | "10")) | ("8006", Some("21" | "10")) => true,
+        ("414", Some("254")) | ("8010", Some("8011")) => true,
+        _ => false,
+    };
+    allowed && is_encoded_value(key) && qualifier.is_none_or(|(_, v)| is_encoded_value(v))
+}
+
+/// A non-empty path value of kept bytes and `%XX` (upper-case hex) escapes only.
+fn is_encoded_value(v: &str) -> bool {
+    let b = v.as_bytes();
+    let hex = |c: u8| c.is_ascii_digit() || (b'A'..=b'F').contains(&c);
+    let mut i = 0;
+    while i < b.len() {
+        if dl_keep(b[i]) {
+            i += 1;
+        } else if b[i] == b'%'
+            && b.get(i + 1..i + 3)
+                .is_some_and(|h| h.iter().all(|&c| hex(c)))
+        {
+            i += 3;
+        } else {
+            return false;
+        }
+    }
+    !b.is_empty()
+}
+
+/// The bytes a Digital Link path value keeps as they are in the hash.
+fn dl_keep(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, b'\'' | b'-' | b'.' | b'_' | b';' | b'=')
+}
+
 /// A Digital Link path value percent-encoded as the reference does: letters, digits and
 /// `'-._;=` as they are, everything else `%XX`.
 fn write_dl_value(out: &mut String, v: &str) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let keep =
-        |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'\'' | b'-' | b'.' | b'_' | b';' | b'=');
+    let keep = dl_keep;
     if v.bytes().all(keep) {
         out.push_str(v);
         return;
