@@ -1,8 +1,12 @@
 //! Page tokens (`nextPageToken`): a small JSON payload (where the next page starts, when the token
-//! expires) with an HMAC-SHA256 over the caller's scope, the resource and the query, keyed by the
-//! store's server secret. So a token works on every server of one store, cannot be forged or edited,
-//! and is useless to another organisation or with another query (it then fails exactly like a
-//! garbled token, revealing nothing).
+//! expires), encrypted and then authenticated with an HMAC-SHA256 over the caller's scope, the
+//! resource and the query, with keys derived from the store's server secret. So a token works on
+//! every server of one store, cannot be forged or edited, is useless to another organisation or
+//! with another query (it then fails exactly like a garbled token), and does not show the store's
+//! internal sequence numbers (which would tell how many events others captured in between).
+//!
+//! Encryption is HMAC-SHA256 in counter mode over a random 16-byte nonce (a PRF keystream), then
+//! encrypt-then-MAC with a separate key.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -64,22 +68,47 @@ fn push_framed(m: &mut Vec<u8>, part: &[u8]) {
     m.extend_from_slice(part);
 }
 
-fn mac(secret: &[u8; 32], message: &[u8]) -> Hmac<Sha256> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
+fn mac(key: &[u8], message: &[u8]) -> Hmac<Sha256> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
     mac.update(message);
     mac
 }
 
-/// Sign `payload` (an object; `exp` is added) for `binding`.
+/// A key for one purpose, derived from the server secret.
+fn subkey(secret: &[u8; 32], purpose: &[u8]) -> [u8; 32] {
+    mac(secret, purpose).finalize().into_bytes().into()
+}
+
+const NONCE_LEN: usize = 16;
+
+/// XOR `data` with the keystream HMAC(enc_key, nonce || block counter).
+fn apply_keystream(secret: &[u8; 32], nonce: &[u8], data: &mut [u8]) {
+    let key = subkey(secret, b"zhiliang-page-token-enc");
+    for (i, chunk) in data.chunks_mut(32).enumerate() {
+        let mut m = mac(&key, nonce);
+        m.update(&(i as u64).to_be_bytes());
+        let block = m.finalize().into_bytes();
+        for (d, k) in chunk.iter_mut().zip(block.iter()) {
+            *d ^= k;
+        }
+    }
+}
+
+/// Seal `payload` (an object; `exp` is added) for `binding`.
 pub fn sign(secret: &[u8; 32], binding: &Binding<'_>, mut payload: Value, now_ms: i64) -> String {
     payload["exp"] = Value::from(now_ms.saturating_add(TOKEN_TTL_MS));
-    let bytes = serde_json::to_vec(&payload).expect("a JSON value serialises");
-    let tag = mac(secret, &binding.message(&bytes))
+    let mut sealed = vec![0u8; NONCE_LEN];
+    rand::fill(&mut sealed[..]);
+    sealed.extend(serde_json::to_vec(&payload).expect("a JSON value serialises"));
+    let (nonce, body) = sealed.split_at_mut(NONCE_LEN);
+    apply_keystream(secret, nonce, body);
+    let mac_key = subkey(secret, b"zhiliang-page-token-mac");
+    let tag = mac(&mac_key, &binding.message(&sealed))
         .finalize()
         .into_bytes();
     format!(
         "{}.{}",
-        URL_SAFE_NO_PAD.encode(&bytes),
+        URL_SAFE_NO_PAD.encode(&sealed),
         URL_SAFE_NO_PAD.encode(tag)
     )
 }
@@ -102,12 +131,18 @@ pub fn verify(
         return Err(bad());
     }
     let (p, t) = token.split_once('.').ok_or_else(bad)?;
-    let payload = URL_SAFE_NO_PAD.decode(p).map_err(|_| bad())?;
+    let mut sealed = URL_SAFE_NO_PAD.decode(p).map_err(|_| bad())?;
     let tag = URL_SAFE_NO_PAD.decode(t).map_err(|_| bad())?;
-    mac(secret, &binding.message(&payload))
+    if sealed.len() <= NONCE_LEN {
+        return Err(bad());
+    }
+    let mac_key = subkey(secret, b"zhiliang-page-token-mac");
+    mac(&mac_key, &binding.message(&sealed))
         .verify_slice(&tag)
         .map_err(|_| bad())?;
-    let v: Value = serde_json::from_slice(&payload).map_err(|_| bad())?;
+    let (nonce, body) = sealed.split_at_mut(NONCE_LEN);
+    apply_keystream(secret, nonce, body);
+    let v: Value = serde_json::from_slice(body).map_err(|_| bad())?;
     match v.get("exp").and_then(Value::as_i64) {
         Some(exp) if exp > now_ms => Ok(v),
         _ => Err(bad()),
@@ -155,8 +190,19 @@ mod tests {
         );
         // Any edit of the payload breaks the MAC.
         let (p, tag) = t.split_once('.').unwrap();
-        let forged = URL_SAFE_NO_PAD.encode(br#"{"k":1,"s":3,"exp":99999999999999}"#);
-        assert!(verify(&secret, &bind(&a), &format!("{forged}.{tag}"), 2000).is_err());
+        let mut edited = URL_SAFE_NO_PAD.decode(p).unwrap();
+        let last = edited.len() - 1;
+        edited[last] ^= 1;
+        let edited = URL_SAFE_NO_PAD.encode(&edited);
+        assert!(verify(&secret, &bind(&a), &format!("{edited}.{tag}"), 2000).is_err());
         assert!(verify(&secret, &bind(&a), &format!("{p}."), 2000).is_err());
+        // The payload is not readable: no sequence number shows through.
+        let raw = URL_SAFE_NO_PAD.decode(p).unwrap();
+        assert!(serde_json::from_slice::<Value>(&raw[NONCE_LEN..]).is_err());
+        assert!(!raw.windows(4).any(|w| w == br#""s":"#));
+        // Two tokens for the same page differ (fresh nonce), both valid.
+        let t2 = sign(&secret, &bind(&a), json!({"k": 1, "s": 2}), 1000);
+        assert_ne!(t, t2);
+        assert_eq!(verify(&secret, &bind(&a), &t2, 2000).unwrap()["k"], 1);
     }
 }
