@@ -28,10 +28,11 @@ pub struct Migration {
 /// Key of the advisory lock taken by the migration transaction (`pg_advisory_xact_lock`).
 pub const MIGRATION_LOCK: i64 = 0x7a68_696c_6961_6e67; // "zhiliang"
 
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "initial schema",
-    sql: r#"
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "initial schema",
+        sql: r#"
 CREATE TABLE zl_meta (
     key text COLLATE "C" PRIMARY KEY,
     value bytea NOT NULL
@@ -136,7 +137,13 @@ CREATE TABLE zl_records (
     PRIMARY KEY (collection, id)
 );
 "#,
-}];
+    },
+    Migration {
+        version: 2,
+        name: "per-owner record-time index (an enterprise's default order without a scan)",
+        sql: "CREATE INDEX IF NOT EXISTS zl_events_owner_rt ON zl_events (owner, record_time_ms, seq);",
+    },
+];
 
 /// The newest schema version this build knows.
 pub fn latest_version() -> i32 {

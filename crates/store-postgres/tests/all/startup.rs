@@ -141,3 +141,39 @@ fn citus_ddl_distributes_every_event_table_by_owner() {
         }
     }
 }
+
+#[test]
+fn a_database_at_an_older_version_is_migrated_forward() {
+    let Some(url) = crate::fresh_db("upgrade") else {
+        return;
+    };
+    let first = &store_postgres::MIGRATIONS[0];
+    let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    client
+        .batch_execute(
+            "CREATE TABLE zl_schema_migrations (version integer PRIMARY KEY, name text NOT NULL, \
+             applied_at timestamptz NOT NULL DEFAULT now())",
+        )
+        .unwrap();
+    client.batch_execute(first.sql).unwrap();
+    client
+        .execute(
+            "INSERT INTO zl_schema_migrations (version, name) VALUES ($1, $2)",
+            &[&first.version, &first.name],
+        )
+        .unwrap();
+    let s = crate::open(&url);
+    assert_eq!(
+        s.schema_version().unwrap(),
+        store_postgres::latest_version()
+    );
+    assert!(store_postgres::latest_version() > first.version);
+    let n: i64 = client
+        .query_one(
+            "SELECT count(*) FROM pg_indexes WHERE indexname = 'zl_events_owner_rt'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 1, "migration 2 ran");
+}
