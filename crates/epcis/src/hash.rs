@@ -1577,16 +1577,28 @@ fn is_constrained_path(path: &str) -> bool {
         (Some(ai), Some(v), None) => Some((ai, v)),
         _ => return false,
     };
-    let allowed = match (key_ai, qualifier.map(|(ai, _)| ai)) {
+    let allowed = matches!(
+        (key_ai, qualifier.map(|(ai, _)| ai)),
         (
-            "00" | "01" | "253" | "255" | "401" | "402" | "414" | "417" | "8003" | "8004" | "8006"
-            | "8010" | "8017" | "8018",
+            "00" | "01"
+                | "253"
+                | "255"
+                | "401"
+                | "402"
+                | "414"
+                | "417"
+                | "8003"
+                | "8004"
+                | "8006"
+                | "8010"
+                | "8017"
+                | "8018",
             None,
-        ) => true,
-        ("01", Some("21" | "235" | "10")) | ("8006", Some("21" | "10")) => true,
-        ("414", Some("254")) | ("8010", Some("8011")) => true,
-        _ => false,
-    };
+        ) | ("01", Some("21" | "235" | "10"))
+            | ("8006", Some("21" | "10"))
+            | ("414", Some("254"))
+            | ("8010", Some("8011"))
+    );
     allowed && is_encoded_value(key) && qualifier.is_none_or(|(_, v)| is_encoded_value(v))
 }
 
