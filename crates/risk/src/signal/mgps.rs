@@ -521,8 +521,8 @@ pub fn fit_prior(points: &[(u64, f64)], options: &FitOptions) -> Result<MgpsFit,
                 .any(|&v| v >= options.param_limit)
         };
         let r = if options.n_star <= 1 {
-            // Quasi-Newton with the analytic gradient, then a Nelder–Mead polish.
-            let q = Bfgs::default().minimize(
+            // Quasi-Newton with the analytic gradient; the best start is polished below.
+            Bfgs::default().minimize(
                 |x| {
                     let th = MgpsPrior::from_x(x);
                     if out_of_bounds(&th) {
@@ -532,27 +532,7 @@ pub fn fit_prior(points: &[(u64, f64)], options: &FitOptions) -> Result<MgpsFit,
                     (f, g.to_vec())
                 },
                 &s.to_x(),
-            );
-            {
-                // Polish with Nelder–Mead: along the flat ridges of this likelihood a small
-                // gradient still leaves −log L above the optimum by more than 1e-9.
-                evaluations += q.evaluations;
-                let polish = NelderMead {
-                    step: 1e-3,
-                    max_restarts: 3,
-                    ..options.optimizer
-                };
-                polish.minimize(
-                    |x| {
-                        let th = MgpsPrior::from_x(x);
-                        if out_of_bounds(&th) {
-                            return f64::INFINITY;
-                        }
-                        pts.neg_log_likelihood(&th, options.n_star)
-                    },
-                    &q.x,
-                )
-            }
+            )
         } else {
             options.optimizer.minimize(
                 |x| {
@@ -589,6 +569,34 @@ pub fn fit_prior(points: &[(u64, f64)], options: &FitOptions) -> Result<MgpsFit,
             detail: "no start converged within the parameter bounds".into(),
         });
     };
+    // Polish the best optimum with Nelder–Mead: along the flat ridges of this likelihood a small
+    // gradient can still leave −log L above the optimum by more than 1e-9.
+    let mut best = best;
+    if options.n_star <= 1 {
+        let polish = NelderMead {
+            step: 1e-3,
+            max_restarts: 3,
+            max_evaluations: 5_000,
+            ..options.optimizer
+        };
+        let r = polish.minimize(
+            |x| {
+                let th = MgpsPrior::from_x(x);
+                if [th.alpha1, th.beta1, th.alpha2, th.beta2]
+                    .iter()
+                    .any(|&v| v >= options.param_limit)
+                {
+                    return f64::INFINITY;
+                }
+                pts.neg_log_likelihood(&th, options.n_star)
+            },
+            &best.0.to_x(),
+        );
+        evaluations += r.evaluations;
+        if r.f <= best.1 {
+            best = (MgpsPrior::from_x(&r.x).canonical(), r.f);
+        }
+    }
     let starts_agreeing = results
         .iter()
         .filter(|r| (r.1 - best.1).abs() <= 1e-6)
