@@ -81,6 +81,11 @@ pub struct XmlOptions {
     pub max_depth: usize,
     /// Elements in the whole document (the caller bounds the byte size).
     pub max_elements: usize,
+    /// Events in the document; checked while reading, so a document with too many events is
+    /// refused before it is converted whole. The default is far above any capture limit: the
+    /// caller's own limit applies afterwards ([`parse_xml_document`] applies `Limits::max_events`
+    /// while reading).
+    pub max_events: usize,
     /// `true` (the default, as the standard says): event fields in the order of the EPCIS 2.0
     /// XSD sequence, and an `EPCISQueryDocument` with `EPCISBody/QueryResults`. `false`:
     /// field order is ignored and a query document may carry `queryName`/`resultsBody` directly
@@ -93,6 +98,7 @@ impl Default for XmlOptions {
         XmlOptions {
             max_depth: 64,
             max_elements: 20_000_000,
+            max_events: 10_000_000,
             strict: true,
         }
     }
@@ -110,14 +116,16 @@ pub fn xml_to_json_document(xml: &str) -> Result<Value, XmlError> {
 
 /// [`xml_to_json_document`] with explicit options.
 pub fn xml_to_json_document_with(xml: &str, options: &XmlOptions) -> Result<Value, XmlError> {
+    let mut streamer = read::Streamer::new(options.strict, options.max_events);
     let (root, decls) = tree::parse(
         xml,
         &tree::Limits {
             max_depth: options.max_depth,
             max_elements: options.max_elements,
         },
+        &mut |ancestors, decls, el| streamer.on_close(ancestors, decls, el),
     )?;
-    read::document(&root, &decls, options.strict)
+    read::document(&root, &decls, streamer)
 }
 
 /// Reads an XML body (`POST /epcis/capture` with an XML content type) into a [`Document`]:
@@ -138,7 +146,24 @@ pub fn parse_xml_document(
     let text = std::str::from_utf8(bytes).map_err(|e| DocumentError::InvalidUtf8 {
         offset: e.valid_up_to(),
     })?;
-    let value = xml_to_json_document_with(text, options)?;
+    let options = XmlOptions {
+        max_events: options.max_events.min(limits.max_events),
+        ..options.clone()
+    };
+    let value = match xml_to_json_document_with(text, &options) {
+        Err(XmlError::TooLarge {
+            what: "events",
+            max,
+        }) => {
+            // Reading stopped at the first event over the limit: `count` is a lower bound.
+            return Err(DocumentError::TooManyEvents {
+                count: max + 1,
+                max,
+            }
+            .into());
+        }
+        other => other?,
+    };
     Ok(document_from_value(value, limits)?)
 }
 

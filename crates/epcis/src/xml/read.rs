@@ -4,14 +4,97 @@ use super::tree::{Attr, Declarations, Element, XSI};
 use super::{EPCIS_CONTEXT_URL, XmlError, event_sequence, is_epcis_namespace};
 use crate::document::{CbvField, EVENT_TYPES, compact_cbv_value};
 use serde_json::{Map, Number, Value};
+use std::collections::VecDeque;
 
 /// Handles the standard children of an element with an extension point; returns false for a
 /// child it does not know.
 type StdChild<'f, 'a> =
     dyn FnMut(&mut Ctx<'a>, &Element, &mut Map<String, Value>) -> Result<bool, XmlError> + 'f;
 
+/// Converts events while the XML streams by (see [`super::tree::Sink`]).
+pub(super) struct Streamer {
+    strict: bool,
+    max_events: usize,
+    count: usize,
+    used: Vec<(String, String)>,
+    current: Vec<Value>,
+    lists: VecDeque<Vec<Value>>,
+}
+
+impl Streamer {
+    pub(super) fn new(strict: bool, max_events: usize) -> Self {
+        Streamer {
+            strict,
+            max_events,
+            count: 0,
+            used: Vec::new(),
+            current: Vec::new(),
+            lists: VecDeque::new(),
+        }
+    }
+
+    pub(super) fn on_close(
+        &mut self,
+        ancestors: &[Element],
+        decls: &Declarations,
+        el: Element,
+    ) -> Result<Option<Element>, XmlError> {
+        if !is_std(&el) {
+            return Ok(Some(el));
+        }
+        if el.local == "EventList" {
+            self.lists.push_back(std::mem::take(&mut self.current));
+            return Ok(Some(el));
+        }
+        let n = ancestors.len();
+        let in_list = |i: usize| {
+            ancestors
+                .get(i)
+                .is_some_and(|a| is_std(a) && a.local == "EventList")
+        };
+        let under_list = n >= 1
+            && (in_list(n - 1)
+                || (n >= 2 && in_list(n - 2) && ancestors[n - 1].local == "extension"));
+        if !under_list || !EVENT_TYPES.contains(&el.local.as_str()) {
+            return Ok(Some(el));
+        }
+        self.count += 1;
+        if self.count > self.max_events {
+            return Err(XmlError::TooLarge {
+                what: "events",
+                max: self.max_events,
+            });
+        }
+        let list = if ancestors.iter().any(|a| a.local == "resultsBody") {
+            "/epcisBody/queryResults/resultsBody/eventList"
+        } else {
+            "/epcisBody/eventList"
+        };
+        let pointer = format!("{list}/{}", self.current.len());
+        let mut ctx = Ctx {
+            decls,
+            check_order: self.strict && !is_epcis_1x(ancestors.first().unwrap_or(&el), decls),
+            used: std::mem::take(&mut self.used),
+            lists: VecDeque::new(),
+        };
+        let ev = ctx.event(&el, &pointer);
+        self.used = ctx.used;
+        self.current.push(ev?);
+        Ok(None)
+    }
+}
+
+fn is_epcis_1x(root: &Element, decls: &Declarations) -> bool {
+    root.ns.as_deref().is_some_and(|ns| ns.ends_with(":xsd:1"))
+        || decls
+            .iter()
+            .any(|(_, ns)| ns == "urn:epcglobal:epcis:xsd:1")
+}
+
 struct Ctx<'a> {
     decls: &'a Declarations,
+    /// Event lists converted while streaming, in document order.
+    lists: VecDeque<Vec<Value>>,
     /// Check the EPCIS 2.0 XSD element order (not for EPCIS 1.x documents, whose `extension`
     /// wrappers order the same fields differently).
     check_order: bool,
@@ -491,7 +574,8 @@ impl<'a> Ctx<'a> {
     }
 
     fn event_list(&mut self, el: &Element, pointer: &str) -> Result<Vec<Value>, XmlError> {
-        let mut out = Vec::with_capacity(el.children.len());
+        // The events were converted while streaming; what is left are the other children.
+        let mut out = self.lists.pop_front().unwrap_or_default();
         self.event_list_into(el, pointer, &mut out)?;
         Ok(out)
     }
@@ -687,16 +771,14 @@ fn child<'e>(el: &'e Element, local: &str) -> Option<&'e Element> {
 pub(super) fn document(
     root: &Element,
     decls: &Declarations,
-    strict: bool,
+    streamed: Streamer,
 ) -> Result<Value, XmlError> {
-    let epcis_1x = root.ns.as_deref().is_some_and(|ns| ns.ends_with(":xsd:1"))
-        || decls
-            .iter()
-            .any(|(_, ns)| ns == "urn:epcglobal:epcis:xsd:1");
+    let strict = streamed.strict;
     let mut ctx = Ctx {
         decls,
-        check_order: strict && !epcis_1x,
-        used: Vec::new(),
+        check_order: strict && !is_epcis_1x(root, decls),
+        used: streamed.used,
+        lists: streamed.lists,
     };
     let name = root.local.as_str();
     if EVENT_TYPES.contains(&name) {

@@ -164,8 +164,20 @@ fn start_element(
     })
 }
 
-/// Parses `xml` into its root element and the namespace declarations it contains.
-pub(super) fn parse(xml: &str, limits: &Limits) -> Result<(Element, Declarations), XmlError> {
+/// Called for every element when it closes, with its open ancestors (root first) and the
+/// namespace declarations seen so far. Returning `None` consumes the element (it is not attached
+/// to its parent): this is how events are converted one by one while the document streams by,
+/// so that the tree never holds more than one event.
+pub(super) type Sink<'s> =
+    dyn FnMut(&[Element], &Declarations, Element) -> Result<Option<Element>, XmlError> + 's;
+
+/// Parses `xml` into its root element (minus what `sink` consumed) and the namespace
+/// declarations it contains.
+pub(super) fn parse(
+    xml: &str,
+    limits: &Limits,
+    sink: &mut Sink<'_>,
+) -> Result<(Element, Declarations), XmlError> {
     let mut reader = Reader::from_str(xml);
     reader.config_mut().check_end_names = true;
     let mut stack: Vec<Element> = Vec::new();
@@ -208,9 +220,11 @@ pub(super) fn parse(xml: &str, limits: &Limits) -> Result<(Element, Declarations
                 }
                 let el = start_element(&e, &mut scopes, &mut decls)?;
                 scopes.pop();
-                match stack.last_mut() {
-                    Some(parent) => parent.children.push(el),
-                    None => root = Some(el),
+                if let Some(el) = sink(&stack, &decls, el)? {
+                    match stack.last_mut() {
+                        Some(parent) => parent.children.push(el),
+                        None => root = Some(el),
+                    }
                 }
             }
             Event::End(_) => {
@@ -218,9 +232,11 @@ pub(super) fn parse(xml: &str, limits: &Limits) -> Result<(Element, Declarations
                 let el = stack
                     .pop()
                     .ok_or_else(|| XmlError::Syntax("unbalanced end tag".into()))?;
-                match stack.last_mut() {
-                    Some(parent) => parent.children.push(el),
-                    None => root = Some(el),
+                if let Some(el) = sink(&stack, &decls, el)? {
+                    match stack.last_mut() {
+                        Some(parent) => parent.children.push(el),
+                        None => root = Some(el),
+                    }
                 }
             }
             Event::Text(t) => {

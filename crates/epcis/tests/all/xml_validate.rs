@@ -1172,6 +1172,28 @@ mod hostile {
         );
     }
 
+    #[test]
+    fn xml_event_limit_applies_while_reading() {
+        let ev = "<ObjectEvent><eventTime>2020-01-01T00:00:00Z</eventTime><eventTimeZoneOffset>+00:00</eventTimeZoneOffset><epcList/><action>OBSERVE</action></ObjectEvent>";
+        let xml = format!(
+            r#"<epcis:EPCISDocument xmlns:epcis="urn:epcglobal:epcis:xsd:2" schemaVersion="2.0" creationDate="2020-01-01T00:00:00Z"><EPCISBody><EventList>{}</EventList></EPCISBody></epcis:EPCISDocument>"#,
+            ev.repeat(11)
+        );
+        let limits = Limits {
+            max_events: 10,
+            ..Limits::default()
+        };
+        let options = epcis::xml::XmlOptions::default();
+        assert_eq!(
+            epcis::xml::parse_xml_document(xml.as_bytes(), &limits, &options).unwrap_err(),
+            XmlError::Document(DocumentError::TooManyEvents { count: 11, max: 10 })
+        );
+        let ten = xml.replacen(ev, "", 1);
+        let doc = epcis::xml::parse_xml_document(ten.as_bytes(), &limits, &options).unwrap();
+        assert_eq!(doc.events.len(), 10);
+        assert_eq!(doc.events[9]["type"], "ObjectEvent");
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(512))]
         #[test]
