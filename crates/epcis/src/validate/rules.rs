@@ -47,16 +47,16 @@ pub(super) fn check_event(ev: &Value, p: &str, out: &mut Vec<ValidationIssue>) {
             format!("{p}/eventTime"),
             "`eventTime` is required in every event",
         ),
-        Some(t) => check_time(t, &format!("{p}/eventTime"), out),
+        Some(t) => check_time(t, || format!("{p}/eventTime"), out),
     }
     if let Some(t) = obj.get("recordTime") {
-        check_time(t, &format!("{p}/recordTime"), out);
+        check_time(t, || format!("{p}/recordTime"), out);
     }
     if let Some(t) = obj
         .get("errorDeclaration")
         .and_then(|e| e.get("declarationTime"))
     {
-        check_time(t, &format!("{p}/errorDeclaration/declarationTime"), out);
+        check_time(t, || format!("{p}/errorDeclaration/declarationTime"), out);
     }
     match obj.get("eventTimeZoneOffset") {
         None => issue(
@@ -173,7 +173,7 @@ pub(super) fn check_event(ev: &Value, p: &str, out: &mut Vec<ValidationIssue>) {
                     );
                 }
                 if let Some(c) = q.get("epcClass").and_then(Value::as_str) {
-                    check_id(c, format!("{p}/{list}/{i}/epcClass"), out);
+                    check_id(c, || format!("{p}/{list}/{i}/epcClass"), out);
                 }
             }
         }
@@ -184,13 +184,13 @@ pub(super) fn check_event(ev: &Value, p: &str, out: &mut Vec<ValidationIssue>) {
         if let Some(a) = obj.get(list).and_then(Value::as_array) {
             for (i, v) in a.iter().enumerate() {
                 if let Some(s) = v.as_str() {
-                    check_id(s, format!("{p}/{list}/{i}"), out);
+                    check_id(s, || format!("{p}/{list}/{i}"), out);
                 }
             }
         }
     }
     if let Some(s) = obj.get("parentID").and_then(Value::as_str) {
-        check_id(s, format!("{p}/parentID"), out);
+        check_id(s, || format!("{p}/parentID"), out);
     }
     for loc in ["readPoint", "bizLocation"] {
         if let Some(s) = obj
@@ -198,7 +198,7 @@ pub(super) fn check_event(ev: &Value, p: &str, out: &mut Vec<ValidationIssue>) {
             .and_then(|l| l.get("id"))
             .and_then(Value::as_str)
         {
-            check_id(s, format!("{p}/{loc}/id"), out);
+            check_id(s, || format!("{p}/{loc}/id"), out);
         }
     }
     for (list, key) in [
@@ -209,22 +209,23 @@ pub(super) fn check_event(ev: &Value, p: &str, out: &mut Vec<ValidationIssue>) {
         if let Some(a) = obj.get(list).and_then(Value::as_array) {
             for (i, v) in a.iter().enumerate() {
                 if let Some(s) = v.get(key).and_then(Value::as_str) {
-                    check_id(s, format!("{p}/{list}/{i}/{key}"), out);
+                    check_id(s, || format!("{p}/{list}/{i}/{key}"), out);
                 }
             }
         }
     }
 }
 
-fn check_time(t: &Value, pointer: &str, out: &mut Vec<ValidationIssue>) {
+/// `pointer` is built only when there is an issue (this runs for every event).
+fn check_time(t: &Value, pointer: impl Fn() -> String, out: &mut Vec<ValidationIssue>) {
     let Some(s) = t.as_str() else {
-        issue(out, pointer.to_string(), "must be a date-time string");
+        issue(out, pointer(), "must be a date-time string");
         return;
     };
     if OffsetDateTime::parse(s, &Rfc3339).is_err() {
         issue(
             out,
-            pointer.to_string(),
+            pointer(),
             format!(
                 "`{}` must be an RFC 3339 date-time with a time-zone offset \
                  (e.g. `2020-06-15T21:41:19.000+02:00` or `...Z`)",
@@ -298,7 +299,7 @@ pub(crate) fn gs1_kind(uri: &str) -> Option<&'static str> {
     (DL_PRIMARY_AIS.contains(&first) && !second.is_empty()).then_some("GS1 Digital Link")
 }
 
-fn check_id(s: &str, pointer: String, out: &mut Vec<ValidationIssue>) {
+fn check_id(s: &str, pointer: impl Fn() -> String, out: &mut Vec<ValidationIssue>) {
     let Some(kind) = gs1_kind(s) else {
         return;
     };
@@ -312,7 +313,7 @@ fn check_id(s: &str, pointer: String, out: &mut Vec<ValidationIssue>) {
     if let Some(rule) = rule {
         issue(
             out,
-            pointer,
+            pointer(),
             format!(
                 "`{}` looks like a {kind} but is not a valid one: {rule}",
                 truncate(s)
