@@ -86,6 +86,9 @@ fn measures(name: &str, table: &Contingency, runs: usize, out_dir: Option<&str>)
         d.as_secs_f64(),
         f.evaluations
     );
+    for (p, nll) in &f.per_start {
+        println!("    start optimum -logL {nll:.4}: {p:?}");
+    }
     let (d, v) = best(runs, || {
         pts.iter()
             .map(|&(n, e)| f.prior.score(n, e))

@@ -481,6 +481,8 @@ pub struct MgpsFit {
     pub evaluations: usize,
     /// Number of starts whose optimum agrees with the best to 1e-6 in −log L.
     pub starts_agreeing: usize,
+    /// The optimum reached from each start (canonical prior, −log L), before the final polish.
+    pub per_start: Vec<(MgpsPrior, f64)>,
 }
 
 /// Fits the prior by maximum likelihood: from each start a BFGS search with the analytic gradient
@@ -606,6 +608,7 @@ pub fn fit_prior(points: &[(u64, f64)], options: &FitOptions) -> Result<MgpsFit,
         neg_log_likelihood: best.1,
         evaluations,
         starts_agreeing,
+        per_start: results,
     })
 }
 
