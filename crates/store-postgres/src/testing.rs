@@ -73,7 +73,14 @@ impl TempCluster {
         })?;
         let as_postgres = running_as_root();
         static N: AtomicUsize = AtomicUsize::new(0);
-        let root = std::env::temp_dir().join(format!(
+        // The postgres user must be able to reach the directory: under root, use /tmp itself
+        // rather than a TMPDIR that may sit in root's home.
+        let base = if as_postgres {
+            PathBuf::from("/tmp")
+        } else {
+            std::env::temp_dir()
+        };
+        let root = base.join(format!(
             "zl-pg-{}-{}",
             std::process::id(),
             N.fetch_add(1, Ordering::SeqCst)

@@ -4,6 +4,7 @@
 mod capture;
 mod conformance;
 mod crash;
+mod same_as_sqlite;
 mod startup;
 mod two_servers;
 
