@@ -186,8 +186,8 @@ fn is_duplicate(
     keys: &[i64],
     event_id: &str,
     hash: &[u8],
+    mut collided: bool,
 ) -> rusqlite::Result<bool> {
-    let mut collided = false;
     for &k in keys {
         let seq: Option<i64> = sel_key
             .query_row(params![owner, k], |r| r.get(0))
@@ -297,13 +297,43 @@ fn write(
             let mut ins_link = tx.prepare_cached(
                 "INSERT INTO event_links (kind, id, type, seq) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
             )?;
-            for (e, p) in events.iter().zip(prepared) {
+            // Index rows are written after the events, sorted by key: inserting into the B-trees
+            // in key order touches each page once instead of once per row.
+            let mut pending_ids: Vec<(i64, i64, i64)> = Vec::with_capacity(events.len() * 8);
+            let mut pending_links: Vec<(i64, i64, i64, i64)> = Vec::new();
+            let mut batch_keys: std::collections::HashMap<i64, usize> =
+                std::collections::HashMap::with_capacity(events.len() * 2);
+            let mut pending_keys: Vec<(i64, i64, &str)> = Vec::with_capacity(events.len() * 2);
+            for (idx, (e, p)) in events.iter().zip(prepared).enumerate() {
                 let keys: &[i64] = if p.k_id == p.k_hash {
                     &[p.k_id][..]
                 } else {
                     &[p.k_id, p.k_hash][..]
                 };
-                if is_duplicate(&tx, &mut sel_key, owner, keys, &e.event_id, &p.hash)? {
+                // Keys of this capture are written at the end (sorted); look here first.
+                let mut in_batch_dup = false;
+                let mut collided = false;
+                for k in keys {
+                    if let Some(&j) = batch_keys.get(k) {
+                        let o: &store::NewEvent = &events[j];
+                        if o.event_id == e.event_id || o.event_hash == e.event_hash {
+                            in_batch_dup = true;
+                        } else {
+                            collided = true;
+                        }
+                    }
+                }
+                if in_batch_dup
+                    || is_duplicate(
+                        &tx,
+                        &mut sel_key,
+                        owner,
+                        keys,
+                        &e.event_id,
+                        &p.hash,
+                        collided,
+                    )?
+                {
                     duplicates += 1;
                     continue;
                 }
@@ -360,13 +390,16 @@ fn write(
                     if i == 1 && p.k_hash == p.k_id && e.event_id == e.event_hash {
                         break;
                     }
-                    if ins_key.execute(params![owner, k, seq])? == 0 {
+                    if batch_keys.contains_key(k) {
                         ins_overflow.execute(params![owner, text, seq])?;
+                    } else {
+                        batch_keys.insert(*k, idx);
+                        pending_keys.push((*k, seq, *text));
                     }
                 }
                 for r in &e.ids {
                     let id = intern_id(ids, next_id, &mut id_st, &r.id)?;
-                    ins_id.execute(params![id, seq, r.role as u8 as i64])?;
+                    pending_ids.push((id, seq, r.role as u8 as i64));
                     if let Some(q) = r.quantity {
                         ins_qty.execute(params![seq, q])?;
                     }
@@ -379,7 +412,7 @@ fn write(
                     for (ty, value) in list {
                         let ty = intern_vocab(vocab, &tx, VOCAB_LINK_TYPE, ty)?;
                         let id = intern_id(ids, next_id, &mut id_st, value)?;
-                        ins_link.execute(params![kind, id, ty, seq])?;
+                        pending_links.push((kind, id, ty, seq));
                     }
                 }
                 new_vocab.push((OV_TYPE, p.type_code));
@@ -395,6 +428,21 @@ fn write(
                 if let Some(v) = biz_location {
                     new_vocab.push((OV_BIZ_LOCATION, v));
                 }
+            }
+            pending_keys.sort_unstable_by_key(|x| x.0);
+            for (k, seq, text) in pending_keys {
+                // A key stored by an earlier capture for a different event: a 64-bit collision.
+                if ins_key.execute(params![owner, k, seq])? == 0 {
+                    ins_overflow.execute(params![owner, text, seq])?;
+                }
+            }
+            pending_ids.sort_unstable();
+            for (id, seq, role) in pending_ids {
+                ins_id.execute(params![id, seq, role])?;
+            }
+            pending_links.sort_unstable();
+            for (kind, id, ty, seq) in pending_links {
+                ins_link.execute(params![kind, id, ty, seq])?;
             }
         }
         {
