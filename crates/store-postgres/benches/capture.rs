@@ -54,11 +54,16 @@ fn main() {
         let idx = epcis::index::extract(&ev, hash).expect("index");
         events.push((owner, idx));
     }
+    let first = events.first().map(|e| e.1.event_time_ms).unwrap_or(0);
+    let last = events.last().map(|e| e.1.event_time_ms).unwrap_or(0);
+    // Move the events into their documents (no copies: 1M events take a few GB).
     let mut docs: Vec<Vec<NewCapture>> = Vec::new();
-    for (b, chunk) in events.chunks(batch).enumerate() {
-        let mut by_owner: BTreeMap<&str, Vec<store::NewEvent>> = BTreeMap::new();
-        for (o, e) in chunk {
-            by_owner.entry(o.as_str()).or_default().push(e.clone());
+    let mut it = events.into_iter().peekable();
+    let mut b = 0usize;
+    while it.peek().is_some() {
+        let mut by_owner: BTreeMap<String, Vec<store::NewEvent>> = BTreeMap::new();
+        for (o, e) in it.by_ref().take(batch) {
+            by_owner.entry(o).or_default().push(e);
         }
         docs.push(
             by_owner
@@ -66,7 +71,7 @@ fn main() {
                 .enumerate()
                 .map(|(i, (o, evs))| NewCapture {
                     id: format!("bench-{b}-{i}"),
-                    owner: OrgId::parse(o).unwrap(),
+                    owner: OrgId::parse(&o).unwrap(),
                     record_time_ms: 1_800_000_000_000 + b as i64,
                     behaviour: store::ErrorBehaviour::Rollback,
                     events: evs,
@@ -74,6 +79,7 @@ fn main() {
                 })
                 .collect(),
         );
+        b += 1;
     }
     let stores: Vec<Arc<PostgresStore>> = (0..servers)
         .map(|_| Arc::new(PostgresStore::connect(&url, PgOptions::default()).expect("connect")))
@@ -142,8 +148,6 @@ fn main() {
         pct(&lat, 0.99),
         found as f64 / 1000.0
     );
-    let first = events.first().map(|e| e.1.event_time_ms).unwrap_or(0);
-    let last = events.last().map(|e| e.1.event_time_ms).unwrap_or(0);
     let mut lat = Vec::new();
     let mut found = 0usize;
     for i in 0..1000i64 {
