@@ -89,11 +89,7 @@ fn measures(name: &str, table: &Contingency, runs: usize, out_dir: Option<&str>)
     for (p, nll) in &f.per_start {
         println!("    start optimum -logL {nll:.4}: {p:?}");
     }
-    let (d, v) = best(runs, || {
-        pts.iter()
-            .map(|&(n, e)| f.prior.score(n, e))
-            .collect::<Vec<_>>()
-    });
+    let (d, v) = best(runs, || f.prior.score_all(&pts));
     std::hint::black_box(&v);
     println!(
         "  compute MGPS EBGM/EB05/EB95: {:.4} s ({:.0} ns/cell)",

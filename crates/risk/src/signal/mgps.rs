@@ -125,6 +125,21 @@ impl MgpsPrior {
         )
     }
 
+    /// Scores of many cells; identical (n, E) cells (common: E = n_i· n_·j / N repeats whenever the
+    /// margins do) are computed once.
+    pub fn score_all(&self, cells: &[(u64, f64)]) -> Vec<MgpsScore> {
+        let mut cache: std::collections::HashMap<(u64, u64), MgpsScore> =
+            std::collections::HashMap::with_capacity(cells.len() / 2);
+        cells
+            .iter()
+            .map(|&(n, e)| {
+                *cache
+                    .entry((n, e.to_bits()))
+                    .or_insert_with(|| self.score(n, e))
+            })
+            .collect()
+    }
+
     /// All scores of one cell (lnΓ and ψ of the posterior shapes computed once).
     pub fn score(&self, n: u64, e: f64) -> MgpsScore {
         let nf = n as f64;

@@ -61,16 +61,24 @@ pub fn signals_csv(
     method: Method,
     mgps: &FitOptions,
 ) -> Result<(String, Option<MgpsFit>), RiskError> {
-    let fit = if method == Method::Mgps {
-        let pts: Vec<(u64, f64)> = table
+    let pts: Vec<(u64, f64)> = if method == Method::Mgps {
+        table
             .cells
             .iter()
             .map(|c| (c.table.a, c.expected))
-            .collect();
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let fit = if method == Method::Mgps {
         Some(fit_prior(&pts, mgps)?)
     } else {
         None
     };
+    let scores = fit
+        .as_ref()
+        .map(|f| f.prior.score_all(&pts))
+        .unwrap_or_default();
     let mut out = String::with_capacity(table.cells.len() * 96 + 64);
     out.push_str("product,event,a,b,c,d,expected");
     for c in method.columns() {
@@ -78,7 +86,7 @@ pub fn signals_csv(
         out.push_str(c);
     }
     out.push('\n');
-    for cell in &table.cells {
+    for (i, cell) in table.cells.iter().enumerate() {
         let (p, e) = table.names(cell);
         let t = cell.table;
         out.push_str(&quote(p));
@@ -110,11 +118,7 @@ pub fn signals_csv(
                 3
             }
             Method::Mgps => {
-                let s = fit
-                    .as_ref()
-                    .expect("fitted above")
-                    .prior
-                    .score(t.a, cell.expected);
+                let s = scores[i];
                 vals = [s.ebgm, s.eb05, s.eb95, 0.0, 0.0];
                 3
             }
