@@ -79,6 +79,11 @@ pub fn signals_csv(
         .as_ref()
         .map(|f| f.prior.score_all(&pts))
         .unwrap_or_default();
+    let bcpnn = if method == Method::Bcpnn {
+        table.bcpnn_all()
+    } else {
+        Vec::new()
+    };
     let mut out = String::with_capacity(table.cells.len() * 96 + 64);
     out.push_str("product,event,a,b,c,d,expected");
     for c in method.columns() {
@@ -113,7 +118,7 @@ pub fn signals_csv(
                 3
             }
             Method::Bcpnn => {
-                let b = t.bcpnn();
+                let b = bcpnn[i];
                 vals = [b.ic, b.ic025, b.ic975, 0.0, 0.0];
                 3
             }

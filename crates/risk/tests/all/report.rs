@@ -88,3 +88,26 @@ fn mgps_column_values_come_from_the_fitted_prior() {
     let got: Vec<f64> = rec[7..].iter().map(|v| v.parse().unwrap()).collect();
     assert_eq!(got, vec![s.ebgm, s.eb05, s.eb95]);
 }
+
+/// The table-wide BCPNN (margin terms shared) equals the per-table formula on every CAERS cell.
+#[test]
+fn bcpnn_all_equals_the_per_cell_formula() {
+    let c = crate::mgps::caers();
+    let all = c.bcpnn_all();
+    assert_eq!(all.len(), c.cells.len());
+    for (b, cell) in all.iter().zip(&c.cells) {
+        let r = cell.table.bcpnn();
+        for (x, y) in [
+            (b.ic, r.ic),
+            (b.variance, r.variance),
+            (b.ic025, r.ic025),
+            (b.ic975, r.ic975),
+        ] {
+            assert!(
+                (x - y).abs() <= 1e-12 * y.abs().max(1.0),
+                "{:?}: {x} vs {y}",
+                cell.table
+            );
+        }
+    }
+}
