@@ -1,5 +1,7 @@
 //! `zhiliang trace`: backward or forward trace from one identifier, as a tree, JSON or Graphviz.
 
+use std::io::Write;
+
 use anyhow::{Context, bail};
 use store::Scope;
 use trace::{Direction, TraceOptions};
@@ -64,16 +66,33 @@ impl TraceArgs {
         opts.objects_max = self.max_objects;
         let store = self.store.open()?;
         // The command line works directly on the data: it sees everything.
-        let result = trace::trace(store.as_ref(), &Scope::All, &[id.clone()], &opts)
-            .with_context(|| format!("tracing {} from {id}", direction.as_str()))?;
-        let format = if self.json { TraceFormat::Json } else { self.format };
-        match format {
-            TraceFormat::Json => println!("{}", serde_json::to_string_pretty(&result)?),
-            TraceFormat::Dot => print!("{}", result.to_dot()),
-            TraceFormat::Tree => print!("{}", result.to_tree()),
+        let result = trace::trace(
+            store.as_ref(),
+            &Scope::All,
+            std::slice::from_ref(&id),
+            &opts,
+        )
+        .with_context(|| format!("tracing {} from {id}", direction.as_str()))?;
+        let format = if self.json {
+            TraceFormat::Json
+        } else {
+            self.format
+        };
+        let text = match format {
+            TraceFormat::Json => serde_json::to_string_pretty(&result)? + "\n",
+            TraceFormat::Dot => result.to_dot(),
+            TraceFormat::Tree => result.to_tree(),
+        };
+        let mut out = std::io::stdout().lock();
+        match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+            // A closed pipe (`| head`) is not an error.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
+            r => r.context("writing the trace")?,
         }
         if result.truncated {
-            eprintln!("zhiliang: warning: the trace was cut short by --max-objects or the event budget");
+            eprintln!(
+                "zhiliang: warning: the trace was cut short by --max-objects or the event budget"
+            );
         }
         Ok(())
     }
