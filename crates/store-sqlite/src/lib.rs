@@ -311,12 +311,27 @@ impl SqliteStore {
                 }
             },
         };
-        let out = f(&conn);
-        if let Ok(mut idle) = self.pool.idle.lock() {
-            idle.push(conn);
+        // Give the connection back even if `f` panics (a lost connection would shrink the pool).
+        struct Return<'p> {
+            pool: &'p Pool,
+            conn: Option<Connection>,
         }
-        self.pool.ready.notify_one();
-        out
+        impl Drop for Return<'_> {
+            fn drop(&mut self) {
+                match (self.conn.take(), self.pool.idle.lock()) {
+                    (Some(c), Ok(mut idle)) => idle.push(c),
+                    _ => {
+                        self.pool.opened.fetch_sub(1, Ordering::SeqCst);
+                    }
+                }
+                self.pool.ready.notify_one();
+            }
+        }
+        let guard = Return {
+            pool: &self.pool,
+            conn: Some(conn),
+        };
+        f(guard.conn.as_ref().expect("connection present"))
     }
 
     pub(crate) fn dict(

@@ -91,3 +91,50 @@ fn reopen_keeps_events_and_continues_numbering() {
     drop(s);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn readers_and_the_writer_work_at_once() {
+    use epcis::query::EventQuery;
+    use store::conformance::{index, sample_events};
+    use store::{ErrorBehaviour, NewCapture, OrgId, Scope};
+    let dir = temp_dir("concurrent");
+    let s = std::sync::Arc::new(SqliteStore::open(&dir, Limits::default()).unwrap());
+    let docs: Vec<NewCapture> = (0..6)
+        .map(|i| NewCapture {
+            id: format!("c{i}"),
+            owner: OrgId::parse("org-a").unwrap(),
+            record_time_ms: 1_700_000_000_000 + i,
+            behaviour: ErrorBehaviour::Rollback,
+            events: sample_events(100 + i as u64, 100)
+                .iter()
+                .map(index)
+                .collect(),
+            errors: Vec::new(),
+        })
+        .collect();
+    std::thread::scope(|scope| {
+        // More reader threads than pooled connections: some wait for one.
+        for _ in 0..store_sqlite::READERS_MAX + 3 {
+            let s = s.clone();
+            scope.spawn(move || {
+                let mut last = 0;
+                for _ in 0..30 {
+                    let n = s.count_events(&Scope::All).unwrap();
+                    assert!(n >= last, "counts never go back");
+                    assert_eq!(n % 100, 0, "a capture is seen whole or not at all");
+                    last = n;
+                    let page = s
+                        .query_events(&Scope::All, &EventQuery::default(), None, 1000)
+                        .unwrap();
+                    assert_eq!(page.events.len() % 100, 0, "no partial capture visible");
+                }
+            });
+        }
+        for d in &docs {
+            assert_eq!(s.capture(d.clone()).unwrap().stored, 100);
+        }
+    });
+    assert_eq!(s.count_events(&Scope::All).unwrap(), 600);
+    drop(s);
+    let _ = std::fs::remove_dir_all(&dir);
+}
