@@ -414,7 +414,7 @@ const JOB_COLS: &str = "j.jid, j.id, o.name AS owner_name, j.created_ms, j.finis
 fn owner_filter(col: &str, owners: &Option<Vec<i64>>) -> String {
     match owners {
         None => String::new(),
-        Some(v) if v.is_empty() => " AND 0".to_string(),
+        Some(v) if v.is_empty() => " AND FALSE".to_string(),
         Some(v) => {
             let list: Vec<String> = v.iter().map(|i| i.to_string()).collect();
             format!(" AND {col} IN ({})", list.join(","))
@@ -573,7 +573,7 @@ impl Store for SqliteStore {
         self.with_reader(|c| {
             let owners = Self::scope_owners(c, scope)?;
             let sql = format!(
-                "SELECT COALESCE(SUM(n), 0) FROM owner_counts WHERE 1{}",
+                "SELECT COALESCE(SUM(n), 0) FROM owner_counts WHERE TRUE{}",
                 owner_filter("owner", &owners)
             );
             let n: i64 = c.prepare_cached(&sql)?.query_row([], |r| r.get(0))?;

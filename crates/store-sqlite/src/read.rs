@@ -43,7 +43,7 @@ fn prefix_end(p: &str) -> String {
 
 /// `(SELECT id FROM ids WHERE uri IN (...) OR (uri >= ? AND uri < ?) ...)`
 fn ids_subquery(sql: &mut Sql, exact: &[String], prefixes: &[String]) {
-    sql.push("(SELECT id FROM ids WHERE 0");
+    sql.push("(SELECT id FROM ids WHERE FALSE");
     if !exact.is_empty() {
         sql.push(" OR uri IN ");
         sql.list(exact);
@@ -61,7 +61,7 @@ fn ids_subquery(sql: &mut Sql, exact: &[String], prefixes: &[String]) {
 /// Like [`ids_subquery`] over the location vocabulary.
 fn locations_subquery(sql: &mut Sql, exact: &[String], prefixes: &[String]) {
     sql.push(&format!(
-        "(SELECT id FROM vocab WHERE kind = {VOCAB_LOCATION} AND (0"
+        "(SELECT id FROM vocab WHERE kind = {VOCAB_LOCATION} AND (FALSE"
     ));
     if !exact.is_empty() {
         sql.push(" OR value IN ");
@@ -80,7 +80,7 @@ fn locations_subquery(sql: &mut Sql, exact: &[String], prefixes: &[String]) {
 fn owners_clause(sql: &mut Sql, col: &str, owners: &Option<Vec<i64>>) {
     if let Some(o) = owners {
         if o.is_empty() {
-            sql.push(" AND 0");
+            sql.push(" AND FALSE");
         } else {
             sql.push(&format!(" AND {col} IN "));
             sql.list(o);
@@ -103,7 +103,7 @@ fn filters(sql: &mut Sql, q: &EventQuery, owners: &Option<Vec<i64>>) {
     if !q.event_types.is_empty() {
         let codes: Vec<i64> = q.event_types.iter().filter_map(|t| type_code(t)).collect();
         if codes.is_empty() {
-            sql.push(" AND 0");
+            sql.push(" AND FALSE");
         } else {
             sql.push(" AND e.type IN ");
             sql.list(&codes);
@@ -330,7 +330,7 @@ pub(crate) fn query_events(
                 None => 0,
                 Some(cur) => {
                     let mut sql = Sql::default();
-                    sql.push("SELECT count(*) FROM (SELECT 1 FROM events e WHERE 1");
+                    sql.push("SELECT count(*) FROM (SELECT 1 FROM events e WHERE TRUE");
                     filters(&mut sql, q, &owners);
                     let not_after = if cmp == ">" { "<" } else { ">" };
                     sql.push(&format!(" AND ({col} {not_after} "));
@@ -339,7 +339,7 @@ pub(crate) fn query_events(
                     sql.bind(cur.sort_key_ms);
                     sql.push(&format!(" AND e.seq {not_after}= "));
                     sql.bind(cur.seq);
-                    sql.push(&format!(")) LIMIT {total})"));
+                    sql.push(&format!(")) LIMIT {total}) AS limited"));
                     let mut st = c.prepare_cached(&sql.text).map_err(backend)?;
                     let n: i64 = st
                         .query_row(rusqlite::params_from_iter(sql.params.iter()), |r| r.get(0))
@@ -357,7 +357,7 @@ pub(crate) fn query_events(
         }
         let take = limit.min(remaining);
         let mut sql = Sql::default();
-        sql.push(&format!("SELECT {EVENT_COLS}{EVENT_FROM} WHERE 1"));
+        sql.push(&format!("SELECT {EVENT_COLS}{EVENT_FROM} WHERE TRUE"));
         filters(&mut sql, q, &owners);
         if let Some(cur) = after {
             sql.push(&format!(" AND ({col} {cmp} "));
