@@ -368,10 +368,11 @@ enum Action {
     },
 }
 
+/// A scheduled action; boxed so that heap operations move 24 bytes, not the action.
 struct Scheduled {
     time: i64,
     seq: u64,
-    action: Action,
+    action: Box<Action>,
 }
 
 impl PartialEq for Scheduled {
@@ -479,7 +480,7 @@ impl Generator {
         self.heap.push(Scheduled {
             time,
             seq: self.seq,
-            action,
+            action: Box::new(action),
         });
     }
 
@@ -1247,7 +1248,7 @@ impl Iterator for Generator {
         }
         while self.out.is_empty() {
             let s = self.heap.pop()?;
-            self.run(s.time, s.action);
+            self.run(s.time, *s.action);
         }
         let (owner, event) = self.out.pop_front()?;
         self.remaining -= 1;

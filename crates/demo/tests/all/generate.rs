@@ -197,3 +197,31 @@ fn the_chain_has_every_kind_of_step() {
     assert!(ilmd_lots > 0);
     assert!(owners.len() > 15, "{owners:?}");
 }
+
+#[test]
+fn documents_validate_against_the_epcis_schema_and_rules() {
+    let cfg = DemoConfig::new(3_000, 21, START_MS);
+    let v: Value = serde_json::from_slice(&doc(&cfg)).unwrap();
+    if let Err(issues) = epcis::validate::validate_json(&v) {
+        panic!(
+            "{} issues, first: {:?}",
+            issues.len(),
+            &issues[..issues.len().min(3)]
+        );
+    }
+}
+
+#[test]
+fn every_identifier_is_a_gs1_key_the_identifier_crate_accepts() {
+    let cfg = DemoConfig::new(3_000, 22, START_MS);
+    for e in generate(&cfg) {
+        let mut strings = Vec::new();
+        walk_strings(&e, &mut strings);
+        for s in strings {
+            if s.starts_with("urn:epc:id:") || s.starts_with("urn:epc:class:") {
+                let dl = gs1::canonical_dl(s);
+                assert!(dl.is_some(), "{s} is not a valid GS1 identifier");
+            }
+        }
+    }
+}
