@@ -3,6 +3,8 @@
 
 mod common;
 
+mod api_recall;
+mod api_risk;
 mod api_sampling;
 mod capture;
 mod errors;

@@ -133,9 +133,15 @@ pub fn validate(kind: Kind, v: &Value, at: &str) -> Result<(String, Value), ApiE
         .ok_or_else(|| ApiError::validation(&format!("{at}/{key_field}"), "required"))?
         .to_string();
     let key = match kind {
-        Kind::Products => gtin14(&key)
-            .or_else(|| gtin_of(&key))
-            .unwrap_or_else(|| gs1::normalize_id(&key)),
+        Kind::Products if key.bytes().all(|b| b.is_ascii_digit()) => {
+            gtin14(&key).ok_or_else(|| {
+                ApiError::validation(
+                    &format!("{at}/gtin"),
+                    "must be a GTIN-8/12/13/14 with a valid check digit",
+                )
+            })?
+        }
+        Kind::Products => gtin_of(&key).unwrap_or_else(|| gs1::normalize_id(&key)),
         Kind::Locations => gs1::normalize_id(&key),
         Kind::Organisations => {
             store::OrgId::parse(&key).map_err(|e| ApiError::validation(&format!("{at}/id"), e))?;

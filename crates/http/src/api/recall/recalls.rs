@@ -346,6 +346,61 @@ pub fn compute_scope(
     Ok(sc)
 }
 
+/// What an enterprise sees of a scope: only its own holder entries (from the full scope, so a
+/// holder that received goods from others sees what it holds), and the lots, serials and
+/// containers of its own trace or that it holds. Other holders are never named.
+fn restrict(full: &RecallScope, own: &RecallScope, org: &str) -> RecallScope {
+    let tiers: Vec<trace::recall::TierGroup> = full
+        .tiers
+        .iter()
+        .filter_map(|t| {
+            let holders: Vec<_> = t
+                .holders
+                .iter()
+                .filter(|h| h.organisation == org)
+                .cloned()
+                .collect();
+            if holders.is_empty() {
+                return None;
+            }
+            let sum = |f: fn(&trace::recall::Holder) -> &Vec<trace::recall::Amount>| {
+                let mut m: BTreeMap<Option<String>, f64> = BTreeMap::new();
+                for h in &holders {
+                    for a in f(h) {
+                        *m.entry(a.uom.clone()).or_default() += a.quantity;
+                    }
+                }
+                m.into_iter()
+                    .map(|(uom, quantity)| trace::recall::Amount { uom, quantity })
+                    .collect()
+            };
+            Some(trace::recall::TierGroup {
+                tier: t.tier,
+                received: sum(|h| &h.received),
+                held: sum(|h| &h.held),
+                holders,
+            })
+        })
+        .collect();
+    let held: BTreeSet<&String> = tiers
+        .iter()
+        .flat_map(|t| t.holders.iter().flat_map(|h| h.objects_held.iter()))
+        .collect();
+    let pick = |all: &[String], mine: &[String]| -> Vec<String> {
+        all.iter()
+            .filter(|x| held.contains(x) || mine.contains(x))
+            .cloned()
+            .collect()
+    };
+    RecallScope {
+        lots: pick(&full.lots, &own.lots),
+        serials: pick(&full.serials, &own.serials),
+        containers: pick(&full.containers, &own.containers),
+        tiers,
+        truncated: full.truncated || own.truncated,
+    }
+}
+
 fn total(a: &[trace::recall::Amount]) -> f64 {
     a.iter().map(|x| x.quantity).sum()
 }
@@ -591,7 +646,11 @@ async fn read_view(
         let own = if is_regulator(&pp) {
             full.clone()
         } else {
-            compute_scope(s, &pp.scope(), &rec.body)?
+            restrict(
+                &full,
+                &compute_scope(s, &pp.scope(), &rec.body)?,
+                pp.org.as_str(),
+            )
         };
         let notes = notifications_of(s, &rec.id)?;
         Ok(Some((view(&pp, &rec, &own, &full, &notes), own)))
