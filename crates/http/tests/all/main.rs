@@ -4,7 +4,6 @@
 mod common;
 
 mod api_recall;
-mod api_risk;
 mod api_sampling;
 mod capture;
 mod errors;
