@@ -233,3 +233,61 @@ fn demo_generate_capture_and_query() {
     assert!(shipping > 0);
     assert_eq!(count("EQ_bizStep=shipping"), shipping);
 }
+
+#[test]
+fn serve_demo_fills_an_empty_store_once() {
+    let dir = TempDir::new("demo");
+    let mut child = std::process::Command::new(BIN)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--data",
+            dir.path().to_str().unwrap(),
+            "--demo",
+            "--demo-events",
+            "400",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let (mut admin, mut addr) = (None, None);
+    let mut lines = Vec::new();
+    while addr.is_none() {
+        let mut line = String::new();
+        if std::io::BufRead::read_line(&mut out, &mut line).unwrap_or(0) == 0 {
+            break;
+        }
+        if let Some(k) = line.trim().strip_prefix("admin key: ") {
+            admin = Some(k.to_string());
+        }
+        if let Some(a) = line.trim().strip_prefix("listening on http://") {
+            addr = Some(a.to_string());
+        }
+        lines.push(line);
+    }
+    let (admin, addr) = (admin.unwrap(), addr.unwrap_or_else(|| panic!("{lines:?}")));
+    assert!(
+        lines.iter().any(|l| l.contains("captured 400 events")),
+        "{lines:?}"
+    );
+    let r = http(
+        &addr,
+        "GET",
+        "/epcis/events?perPage=1000",
+        Some(&admin),
+        None,
+    )
+    .unwrap();
+    let n = r.json()["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(n, 400);
+    let home = http(&addr, "GET", "/", Some(&admin), None).unwrap();
+    assert!(String::from_utf8_lossy(&home.body).contains("<strong>400</strong>"));
+    let _ = child.kill();
+    let _ = child.wait();
+}
