@@ -4,6 +4,7 @@
 mod common;
 
 mod api_recall;
+mod api_risk;
 mod api_sampling;
 mod capture;
 mod errors;
