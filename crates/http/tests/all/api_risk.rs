@@ -808,6 +808,21 @@ async fn signals_agree_with_counts_made_here() {
         r.text().lines().next().unwrap(),
         "product,event,a,b,c,d,expected,ic,ic025,ic975"
     );
+    // MGPS: EBGM and its interval come with the fitted prior; EB05 <= EBGM <= EB95.
+    let r = h
+        .get("/api/signals?method=mgps", Some(&h.keys.regulator))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let v = r.json();
+    assert!(v["prior"]["alpha1"].as_f64().unwrap() > 0.0, "{v}");
+    for row in v["signals"].as_array().unwrap() {
+        let (lo, m, hi) = (
+            row["eb05"].as_f64().unwrap(),
+            row["ebgm"].as_f64().unwrap(),
+            row["eb95"].as_f64().unwrap(),
+        );
+        assert!(lo <= m && m <= hi, "{row}");
+    }
     // by=injury: one injury type for all, so one column per category.
     let r = h
         .get("/api/signals?method=prr&by=injury", Some(&h.keys.regulator))

@@ -689,6 +689,9 @@ fn mean_sd(xs: &[f64]) -> (f64, f64) {
     (m, v.sqrt())
 }
 
+/// Weekly counts of one group and the report ids counted in each week.
+type GroupSeries = (Vec<f64>, BTreeMap<usize, Vec<String>>);
+
 struct ScanParams {
     method: ScanMethod,
     alpha: Option<f64>,
@@ -866,7 +869,7 @@ pub(super) async fn scan(
     let from = day("from")?;
     let to = day("to")?;
     let weeks = (to - from + 6).div_euclid(7);
-    if weeks < 1 || weeks > SCAN_WEEKS_MAX {
+    if !(1..=SCAN_WEEKS_MAX).contains(&weeks) {
         return Err(ApiError::validation(
             "/to",
             format!("must be after from, at most {SCAN_WEEKS_MAX} weeks later"),
@@ -901,7 +904,7 @@ pub(super) async fn scan(
     };
     let reports = blocking(&state, |s| all_reports(s, SCAN_RECORDS_MAX)).await?;
     // Weekly counts per group, with the report ids of each (group, week).
-    let mut groups: BTreeMap<String, (Vec<f64>, BTreeMap<usize, Vec<String>>)> = BTreeMap::new();
+    let mut groups: BTreeMap<String, GroupSeries> = BTreeMap::new();
     for r in &reports {
         if kind.as_deref().is_some_and(|k| r["kind"] != k) {
             continue;
