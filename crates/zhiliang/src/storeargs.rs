@@ -17,9 +17,14 @@ pub struct StoreArgs {
         value_name = "DIR"
     )]
     pub data: PathBuf,
-    /// Store URL instead of --data: `sqlite:DIR`, or `postgres://…` (PostgreSQL is not built yet).
+    /// Store URL instead of --data: `sqlite:DIR`, or `postgres://user@host:port/db` (PostgreSQL,
+    /// shared by many servers).
     #[arg(long, env = "ZHILIANG_STORE", value_name = "URL")]
     pub store: Option<String>,
+    /// PostgreSQL only: accept a database with `synchronous_commit=off` (acknowledged captures may
+    /// then be lost in a crash). Refused by default.
+    #[arg(long, env = "ZHILIANG_ALLOW_ASYNC_COMMIT")]
+    pub allow_async_commit: bool,
 }
 
 impl StoreArgs {
@@ -33,9 +38,15 @@ impl StoreArgs {
         let dir = match self.store.as_deref() {
             None => self.data.clone(),
             Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-                bail!(
-                    "the PostgreSQL store is not built yet; use --data DIR (the embedded store) for now"
-                )
+                let opts = store_postgres::PgOptions {
+                    allow_async_commit: self.allow_async_commit,
+                    limits,
+                    ..Default::default()
+                };
+                let store = store_postgres::PostgresStore::connect(url, opts)
+                    .map_err(|e| anyhow::anyhow!("{e}"))
+                    .context("opening the PostgreSQL store")?;
+                return Ok(Arc::new(store));
             }
             Some(url) => match url.strip_prefix("sqlite:") {
                 Some(dir) => PathBuf::from(dir.trim_start_matches("//")),
@@ -52,8 +63,27 @@ impl StoreArgs {
     /// What to show the user about where the data is.
     pub fn describe(&self) -> String {
         match &self.store {
-            Some(url) => url.clone(),
+            Some(url) => redact_password(url),
             None => self.data.display().to_string(),
         }
+    }
+}
+
+/// A store URL without its password, for printing.
+fn redact_password(url: &str) -> String {
+    match (url.find("://"), url.find('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme + 3],
+                    &userinfo[..colon],
+                    &url[at..]
+                ),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
     }
 }
