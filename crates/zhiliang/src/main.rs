@@ -42,6 +42,8 @@ enum Command {
     Risk(cmd::risk::RiskArgs),
     /// Trace an identifier backward (where from) or forward (where to).
     Trace(cmd::trace::TraceArgs),
+    /// FSMA 204 records request: the sortable spreadsheet of one traceability lot (CSV or XLSX).
+    Fsma204(cmd::fsma::FsmaArgs),
 }
 
 fn main() {
@@ -66,6 +68,7 @@ fn main() {
         Command::Signals(a) => a.run(),
         Command::Risk(a) => a.run(),
         Command::Trace(a) => a.run(),
+        Command::Fsma204(a) => a.run(),
     };
     if let Err(e) = result {
         eprintln!("zhiliang: error: {e:#}");

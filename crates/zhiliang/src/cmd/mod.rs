@@ -3,6 +3,7 @@
 
 pub mod capture;
 pub mod demo;
+pub mod fsma;
 pub mod hash;
 pub mod key;
 pub mod query;

@@ -849,7 +849,7 @@ async fn update(
     f: impl Fn(&Principal, &mut Value, &Effectiveness) -> Result<(), ApiError> + Send + 'static,
 ) -> Result<Value, ApiError> {
     let now = state.now_ms();
-    let res = blocking(state, move |s| {
+    blocking(state, move |s| {
         for _ in 0..5 {
             let Some(rec) = load_visible(s, &p, &id)? else {
                 return Ok(Err(not_found(&id)));
@@ -884,8 +884,7 @@ async fn update(
         }
         Err(StoreError::Backend("recall update kept conflicting".into()))
     })
-    .await?;
-    res
+    .await?
 }
 
 pub(super) async fn effectiveness_post(
