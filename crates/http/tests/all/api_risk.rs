@@ -178,13 +178,20 @@ async fn incident_intake_normalises_the_product_and_links_trace_records() {
         b["product"]["id"],
         json!(gs1::normalize_id("urn:epc:id:sgtin:0614141.107346.7"))
     );
-    assert_eq!(b["trace"]["linked"], json!(true), "{b}");
+    // The enterprise learns nothing about events beyond its own: no link facts in its view.
+    assert_eq!(b["trace"]["linked"], Value::Null, "{b}");
+    assert_eq!(b["trace"]["event_ids"], Value::Null, "{b}");
     assert_eq!(b["reporter"], "orgA");
     // The regulator sees the linked event ids; the enterprise only the link.
     let g = h
         .get(&format!("/api/reports/{id}"), Some(&h.keys.regulator))
         .await;
     assert_eq!(g.json()["trace"]["event_ids"], json!(["urn:uuid:risk-1"]));
+    assert_eq!(g.json()["trace"]["linked"], json!(true));
+    // orgB filing about the same serial learns nothing either.
+    let r = post(&h, "/api/reports", &h.keys.b, &rep).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    assert_eq!(r.json()["trace"]["linked"], Value::Null);
     // A GTIN-13 with a lot becomes a canonical Digital Link with AI 10.
     let r = post(
         &h,
@@ -200,7 +207,29 @@ async fn incident_intake_normalises_the_product_and_links_trace_records() {
             "https://id.gs1.org/01/09521234543213/10/L42"
         ))
     );
-    assert_eq!(r.json()["trace"]["linked"], json!(false));
+    let lot_id = r.json()["id"].as_str().unwrap().to_string();
+    let g = h
+        .get(&format!("/api/reports/{lot_id}"), Some(&h.keys.regulator))
+        .await;
+    assert_eq!(g.json()["trace"]["linked"], json!(false));
+    // A bare GTIN is not linked at intake (it may touch millions of events).
+    let mut bare = incident("9521234543213", "2024-03-02", 0, "bare gtin");
+    bare["product"] = json!("9521234543213");
+    let r = post(&h, "/api/reports", &h.keys.a, &bare).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let g = h
+        .get(
+            &format!("/api/reports/{}", r.json()["id"].as_str().unwrap()),
+            Some(&h.keys.regulator),
+        )
+        .await;
+    assert_eq!(g.json()["trace"]["linked"], Value::Null);
+    assert!(
+        g.json()["trace"]["trace"]
+            .as_str()
+            .unwrap()
+            .starts_with("/api/trace?id=")
+    );
 }
 
 #[tokio::test]

@@ -546,11 +546,14 @@ fn view(mut body: Value, now_ms: i64, p: &Principal) -> Value {
     if body["kind"] == "incident" {
         body["overdue"] = json!(overdue(&body, now_ms));
     }
-    if p.role == Role::Enterprise
+    if !matches!(p.role, Role::Regulator | Role::Admin)
         && let Some(t) = body.get_mut("trace").and_then(Value::as_object_mut)
     {
+        // Whether (and how many) events exist is computed over every organisation's events:
+        // only regulators may learn it.
         t.remove("event_ids");
         t.remove("events");
+        t.remove("linked");
     }
     if let Some(o) = body.as_object_mut() {
         o.remove("event_day");
@@ -571,7 +574,16 @@ fn store_report(
     now: i64,
 ) -> Result<Outcome, StoreError> {
     let mut body = r.body;
-    if let Some(id) = &r.trace_id {
+    // A bare GTIN may touch millions of events: link lots, serials and other instance-level
+    // identifiers only (a GTIN is traced through /api/trace on demand).
+    let gtin_only = |id: &str| id.contains("/01/") && !id.contains("/10/") && !id.contains("/21/");
+    if let Some(id) = r.trace_id.as_deref().filter(|id| gtin_only(id)) {
+        body["trace"] = json!({
+            "id": id,
+            "linked": null,
+            "trace": format!("/api/trace?id={}", params::encode(id)),
+        });
+    } else if let Some(id) = &r.trace_id {
         let events = s.events_touching(&Scope::All, std::slice::from_ref(id))?;
         let ids: Vec<&str> = events
             .iter()
