@@ -355,6 +355,10 @@ const DOCS: &[Doc] = &[
             ("from", "first event date included, YYYY-MM-DD"),
             ("to", "first event date excluded, YYYY-MM-DD"),
             ("format", "csv or json (default: from Accept, else json)"),
+            (
+                "stratified",
+                "true: expected counts stratified by report kind",
+            ),
         ],
         body: None,
         success: 200,
