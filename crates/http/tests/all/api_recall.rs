@@ -448,7 +448,10 @@ async fn enterprises_see_traces_and_holders_of_their_own_events_only() {
     );
 }
 
-struct FakeSender(Mutex<Vec<(String, Vec<(String, String)>, Vec<u8>)>>);
+/// (url, headers, body) of one request.
+type Sent = (String, Vec<(String, String)>, Vec<u8>);
+
+struct FakeSender(Mutex<Vec<Sent>>);
 
 impl WebhookSender for FakeSender {
     fn send(&self, url: &str, headers: &[(String, String)], body: &[u8]) -> Result<u16, String> {
@@ -871,7 +874,7 @@ async fn fsma204_rows_carry_the_kdes_of_the_reference_ctes() {
             // The lot this CTE is about: the created/received/shipped class, else a packed one.
             let lot = ["quantityList", "outputQuantityList", "childQuantityList"]
                 .iter()
-                .find_map(|l| e[*l].as_array().and_then(|a| a.first()).map(|q| q.clone()));
+                .find_map(|l| e[*l].as_array().and_then(|a| a.first()).cloned());
             let (lot, qty) = match lot {
                 Some(q) => (q["epcClass"].as_str().unwrap().to_string(), Some(q)),
                 None => {
@@ -987,4 +990,25 @@ async fn fsma204_rows_carry_the_kdes_of_the_reference_ctes() {
         h.get("/api/fsma204", Some(&h.keys.a)).await.status,
         StatusCode::BAD_REQUEST
     );
+}
+
+#[tokio::test]
+async fn openapi_documents_every_route() {
+    let h = Harness::new();
+    let doc = h.get("/openapi.json", None).await.json();
+    for (path, method) in [
+        ("/api/trace", "get"),
+        ("/api/masterdata/{kind}", "post"),
+        ("/api/recalls", "post"),
+        ("/api/recalls/{id}", "get"),
+        ("/api/recalls/{id}/scope.csv", "get"),
+        ("/api/recalls/{id}/notifications/{holder}/ack", "post"),
+        ("/api/recalls/{id}/effectiveness", "post"),
+        ("/api/recalls/{id}/close", "post"),
+        ("/api/recalls/{id}/notice", "get"),
+        ("/api/fsma204", "get"),
+    ] {
+        assert!(doc["paths"][path][method].is_object(), "{method} {path}");
+    }
+    assert!(doc["paths"]["/api/recalls/{id}/notice"]["get"]["security"].is_null());
 }
