@@ -63,8 +63,9 @@ pub const POPULATION_INSPECTORS_MAX: usize = 50_000;
 pub const BODY_MAX: usize = 4 * 1024 * 1024;
 /// Most inspection records in one POST.
 pub const RESULTS_PER_REQUEST_MAX: usize = 1_000;
-/// Most records one statistics request reads.
-pub const STATS_RECORDS_MAX: usize = 2_000_000;
+/// Most records one statistics request reads (the rollup itself is in the sampling crate; the
+/// store is read record by record, so larger rollups belong in a batch job or the CLI).
+pub const STATS_RECORDS_MAX: usize = 1_000_000;
 /// Most records examined to fill one filtered page (then the page ends early with a next link).
 pub const LIST_SCAN_MAX: usize = 100_000;
 /// Longest text field.
@@ -551,28 +552,50 @@ async fn list_page(
     Ok(resp)
 }
 
-/// Every record of a collection visible in `scope`, at most `max` (else `LimitExceeded`).
-fn scan_all(
+/// Every record of a collection visible in `scope` (at most `max`, else `LimitExceeded`), mapped
+/// batch by batch so that only the mapped values are held.
+fn scan_map<T>(
     s: &dyn Store,
     scope: &Scope,
     collection: &str,
     max: usize,
-) -> Result<Vec<Record>, StoreError> {
+    mut f: impl FnMut(Record) -> Result<Option<T>, StoreError>,
+) -> Result<Vec<T>, StoreError> {
     let mut out = Vec::new();
     let mut after: Option<String> = None;
+    let mut seen = 0usize;
     loop {
         let batch = s.list_records(scope, collection, after.as_deref(), SCAN_BATCH)?;
         let Some(last) = batch.last() else {
             return Ok(out);
         };
         after = Some(last.id.clone());
-        out.extend(batch);
-        if out.len() > max {
+        seen += batch.len();
+        if seen > max {
             return Err(StoreError::LimitExceeded(format!(
                 "{collection}: more than {max} records; the limit for one request"
             )));
         }
+        for r in batch {
+            if let Some(v) = f(r)? {
+                out.push(v);
+            }
+        }
     }
+}
+
+/// A register, decoded.
+fn register<T: DeserializeOwned>(
+    s: &dyn Store,
+    scope: &Scope,
+    collection: &str,
+    max: usize,
+) -> Result<Vec<T>, StoreError> {
+    scan_map(s, scope, collection, max, |r| {
+        serde_json::from_value(r.body)
+            .map(Some)
+            .map_err(|e| internal(format!("{collection} {}: {e}", r.id)))
+    })
 }
 
 // ----- chunked snapshots -----
@@ -1448,15 +1471,9 @@ async fn create_draw(
                 "a draw task {id:?} exists"
             ))));
         }
-        let targets: Vec<Target> = scan_all(s, &Scope::All, TARGETS, POPULATION_TARGETS_MAX)?
-            .into_iter()
-            .map(|r| serde_json::from_value(r.body).map_err(internal))
-            .collect::<Result<_, _>>()?;
+        let targets: Vec<Target> = register(s, &Scope::All, TARGETS, POPULATION_TARGETS_MAX)?;
         let inspectors: Vec<Inspector> =
-            scan_all(s, &Scope::All, INSPECTORS, POPULATION_INSPECTORS_MAX)?
-                .into_iter()
-                .map(|r| serde_json::from_value(r.body).map_err(internal))
-                .collect::<Result<_, _>>()?;
+            register(s, &Scope::All, INSPECTORS, POPULATION_INSPECTORS_MAX)?;
         let task = DrawTask {
             id: id.clone(),
             targets,
@@ -1620,15 +1637,9 @@ async fn verify_draw(
         };
         // The registers as they are now, beside the committed snapshot (informational: registers
         // may change after a draw; the draw is checked against its snapshot).
-        let now_targets: Vec<Target> = scan_all(s, &scope, TARGETS, POPULATION_TARGETS_MAX)?
-            .into_iter()
-            .filter_map(|r| serde_json::from_value(r.body).ok())
-            .collect();
+        let now_targets: Vec<Target> = register(s, &scope, TARGETS, POPULATION_TARGETS_MAX)?;
         let now_inspectors: Vec<Inspector> =
-            scan_all(s, &scope, INSPECTORS, POPULATION_INSPECTORS_MAX)?
-                .into_iter()
-                .filter_map(|r| serde_json::from_value(r.body).ok())
-                .collect();
+            register(s, &scope, INSPECTORS, POPULATION_INSPECTORS_MAX)?;
         let current = json!({
             "targets_hash": hex::encode(draw::targets_hash(&now_targets)),
             "inspectors_hash": hex::encode(draw::inspectors_hash(&now_inspectors)),
@@ -1993,18 +2004,17 @@ async fn pass_rates(
     let by2 = by.clone();
     let window2 = window.clone();
     let (groups, overall, n) = blocking(&state, move |s| {
-        let records: Vec<InspectionRecord> = scan_all(s, &scope, RESULTS, STATS_RECORDS_MAX)?
-            .into_iter()
-            .filter(|r| !published_only || r.owner.is_none())
-            .filter_map(|r| record_of(&r.body))
-            .collect();
-        let n = records
-            .iter()
-            .filter(|r| {
-                window2.from.as_deref().is_none_or(|f| r.date.as_str() >= f)
-                    && window2.to.as_deref().is_none_or(|t| r.date.as_str() < t)
-            })
-            .count();
+        let records: Vec<InspectionRecord> =
+            scan_map(s, &scope, RESULTS, STATS_RECORDS_MAX, |r| {
+                if published_only && r.owner.is_some() {
+                    return Ok(None);
+                }
+                Ok(record_of(&r.body).filter(|r| {
+                    window2.from.as_deref().is_none_or(|f| r.date.as_str() >= f)
+                        && window2.to.as_deref().is_none_or(|t| r.date.as_str() < t)
+                }))
+            })?;
+        let n = records.len();
         let groups = stats::rollup(records.iter().map(|r| r.as_ref()), &by2, &window2);
         let overall = stats::rollup(records.iter().map(|r| r.as_ref()), &[], &window2);
         Ok((groups, overall, n))
