@@ -837,6 +837,21 @@ async fn signals_agree_with_counts_made_here() {
         r.text().lines().next().unwrap(),
         "product,event,a,b,c,d,expected,ic,ic025,ic975"
     );
+    // Stratifying by report kind changes nothing when all reports are of one kind.
+    let st = h
+        .get(
+            "/api/signals?method=prr&stratified=true",
+            Some(&h.keys.regulator),
+        )
+        .await
+        .json();
+    for (x, y) in st["signals"].as_array().unwrap().iter().zip(rows.iter()) {
+        let (ex, ey) = (
+            x["expected"].as_f64().unwrap(),
+            y["expected"].as_f64().unwrap(),
+        );
+        assert!((ex - ey).abs() <= 1e-12 * ey, "{x} {y}");
+    }
     // MGPS: EBGM and its interval come with the fitted prior; EB05 <= EBGM <= EB95.
     let r = h
         .get("/api/signals?method=mgps", Some(&h.keys.regulator))
