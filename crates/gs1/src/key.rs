@@ -271,9 +271,35 @@ impl KeyPath {
     /// The canonical Digital Link of the CBV 2.0 event hash: `https://id.gs1.org` + the most
     /// specific key path, values escaped as the hash algorithm escapes them.
     pub fn canonical_dl(&self) -> String {
-        let mut s = String::from(crate::CANONICAL_HOST);
-        s.push_str(&self.most_specific().path(pct::hash_canonical_keep));
+        let mut s = String::with_capacity(64);
+        self.write_canonical_dl(&mut s);
         s
+    }
+
+    /// [`KeyPath::canonical_dl`] appended to `out`, without building the most specific key path.
+    pub fn write_canonical_dl(&self, out: &mut String) {
+        let keep = pct::hash_canonical_keep;
+        out.push_str(crate::CANONICAL_HOST);
+        out.push('/');
+        out.push_str(self.key.ai());
+        out.push('/');
+        pct::encode_into(&self.value, keep, out);
+        let pick: &[&str] = match self.key {
+            KeyType::Gtin => &["21", "235", "10"],
+            KeyType::Itip => &["21", "10"],
+            KeyType::Gln => &["254"],
+            KeyType::Cpid => &["8011"],
+            _ => &[],
+        };
+        if let Some((ai, v)) = pick
+            .iter()
+            .find_map(|ai| self.qualifier(ai).map(|v| (*ai, v)))
+        {
+            out.push('/');
+            out.push_str(ai);
+            out.push('/');
+            pct::encode_into(v, keep, out);
+        }
     }
 
     /// Validates key and qualifier values and the qualifier sequence.

@@ -35,6 +35,7 @@ pub mod dlsyntax;
 pub mod element;
 pub mod epc;
 pub mod error;
+mod fast;
 pub mod key;
 pub mod keys;
 pub mod lint;
@@ -59,14 +60,45 @@ pub const MAX_URI_LEN: usize = 2048;
 /// Canonical form of an identifier: `canonical_dl(uri)` when it is a GS1 identifier, otherwise the
 /// input unchanged.
 pub fn normalize_id(uri: &str) -> String {
-    canonical_dl(uri).unwrap_or_else(|| uri.to_string())
+    let mut out = String::new();
+    normalize_id_into(uri, &mut out);
+    out
+}
+
+/// [`normalize_id`] appended to `out`.
+pub fn normalize_id_into(uri: &str, out: &mut String) {
+    if !canonical_dl_into(uri, out) {
+        out.push_str(uri);
+    }
 }
 
 /// See the crate docs.
 pub fn canonical_dl(uri: &str) -> Option<String> {
-    key_path(uri.trim_matches(|c: char| c.is_ascii_whitespace()))
-        .ok()
-        .map(|kp| kp.canonical_dl())
+    let mut out = String::new();
+    canonical_dl_into(uri, &mut out).then_some(out)
+}
+
+/// [`canonical_dl`] appended to `out`: returns `false` (and leaves `out` as it was) when `uri` is
+/// not a GS1 identifier. The common identifiers (`sgtin`, `sscc`, `sgln`, `pgln`, `grai` and
+/// `lgtin` URNs with plain components, Digital Links already canonical) take an allocation-free
+/// path; the result is always exactly [`canonical_dl`]'s.
+pub fn canonical_dl_into(uri: &str, out: &mut String) -> bool {
+    let uri = uri.trim_matches(|c: char| c.is_ascii_whitespace());
+    if uri.starts_with("urn:epc:") {
+        if fast::urn(uri, out) {
+            return true;
+        }
+    } else if fast::is_canonical_dl(uri) {
+        out.push_str(uri);
+        return true;
+    }
+    match key_path(uri) {
+        Ok(kp) => {
+            kp.write_canonical_dl(out);
+            true
+        }
+        Err(_) => false,
+    }
 }
 
 /// The key path (unescaped values) of an EPC URN (id, class, `CP.REF.*` pattern or a pattern

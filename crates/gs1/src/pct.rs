@@ -39,6 +39,16 @@ const HEX: &[u8; 16] = b"0123456789ABCDEF";
 /// Percent-encodes every byte that is not in `keep` (upper-case hex digits).
 pub fn encode(s: &str, keep: fn(u8) -> bool) -> String {
     let mut out = String::with_capacity(s.len());
+    encode_into(s, keep, &mut out);
+    out
+}
+
+/// [`encode`] appended to `out`.
+pub fn encode_into(s: &str, keep: fn(u8) -> bool, out: &mut String) {
+    if s.bytes().all(keep) {
+        out.push_str(s);
+        return;
+    }
     for &c in s.as_bytes() {
         if keep(c) {
             out.push(c as char);
@@ -48,7 +58,6 @@ pub fn encode(s: &str, keep: fn(u8) -> bool) -> String {
             out.push(HEX[(c & 15) as usize] as char);
         }
     }
-    out
 }
 
 /// Characters left unescaped in the canonical Digital Link used by the CBV 2.0 event hash:
