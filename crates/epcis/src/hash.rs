@@ -210,7 +210,8 @@ pub struct Hasher<'c> {
     /// The prefixes (of `namespaces` and the defaults) that name a GS1 namespace, with it.
     gs1_prefixes: Vec<(&'c str, &'c str)>,
     ignore: Vec<&'c str>,
-    canonical_id: IdCanonicaliser,
+    /// `None`: `gs1::canonical_dl_into` (written straight into the pre-hash, no allocation).
+    canonical_id: Option<IdCanonicaliser>,
     scratch: RefCell<Scratch>,
 }
 
@@ -329,14 +330,14 @@ impl<'c> Hasher<'c> {
             namespaces,
             gs1_prefixes,
             ignore: Vec::new(),
-            canonical_id: gs1::canonical_dl,
+            canonical_id: None,
             scratch: RefCell::default(),
         }
     }
 
     /// Use another identifier canonicaliser than `gs1::canonical_dl`.
     pub fn with_id_canonicaliser(mut self, canonical_id: IdCanonicaliser) -> Self {
-        self.canonical_id = canonical_id;
+        self.canonical_id = Some(canonical_id);
         self
     }
 
@@ -1043,7 +1044,7 @@ struct Emitter<'a, 'o> {
     scratch: String,
     ids: Option<&'o mut IdCache>,
     ns: Namespaces<'a>,
-    canonical_id: IdCanonicaliser,
+    canonical_id: Option<IdCanonicaliser>,
 }
 
 impl Emitter<'_, '_> {
@@ -1223,9 +1224,8 @@ impl Emitter<'_, '_> {
         if s.starts_with("urn:epc:") || s.starts_with("http://") || s.starts_with("https://") {
             let start = self.out.len();
             let Some(ids) = self.ids.as_deref_mut() else {
-                match (self.canonical_id)(&s) {
-                    Some(dl) => write_constrained_dl(self.out, &dl),
-                    None => self.out.push_str(&s),
+                if !canonical_id_into(self.canonical_id, &s, self.out) {
+                    self.out.push_str(&s);
                 }
                 return;
             };
@@ -1238,9 +1238,8 @@ impl Emitter<'_, '_> {
                 });
                 return;
             }
-            match (self.canonical_id)(&s) {
-                Some(dl) => write_constrained_dl(self.out, &dl),
-                None => self.out.push_str(&s),
+            if !canonical_id_into(self.canonical_id, &s, self.out) {
+                self.out.push_str(&s);
             }
             slot.used = true;
             slot.key.clear();
@@ -1252,6 +1251,21 @@ impl Emitter<'_, '_> {
             return;
         }
         self.out.push_str(&s);
+    }
+}
+
+/// Appends the constrained canonical Digital Link of `s` to `out`; `false` if `s` is not a GS1
+/// identifier. `gs1::canonical_dl_into` already writes the constrained form.
+fn canonical_id_into(custom: Option<IdCanonicaliser>, s: &str, out: &mut String) -> bool {
+    match custom {
+        None => gs1::canonical_dl_into(s, out),
+        Some(f) => match f(s) {
+            Some(dl) => {
+                write_constrained_dl(out, &dl);
+                true
+            }
+            None => false,
+        },
     }
 }
 
