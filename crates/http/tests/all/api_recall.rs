@@ -510,6 +510,25 @@ async fn notifications_are_signed_acknowledged_and_effectiveness_gates_close_out
             .sent,
         0
     );
+    // Goods found later: the delivery round itself recomputes the scope, so orgC (with a
+    // webhook) is notified without anyone reading the recall first; it acknowledges.
+    let c = key_c(&h);
+    let org_c =
+        json!([{ "id": "orgC", "webhook_url": "https://c.example/hook", "webhook_secret": "c" }]);
+    let r = post_json(&h, "/api/masterdata/organisations", Some(&c), &org_c).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    move_on(&h, &c).await;
+    let rep = deliver_pending(h.store.as_ref(), &fake, 3_000).unwrap();
+    assert_eq!(rep.sent, 1);
+    assert_eq!(
+        fake.0.lock().unwrap().last().unwrap().0,
+        "https://c.example/hook"
+    );
+    let ack_c = format!("/api/recalls/{id}/notifications/orgC/ack");
+    let r = h
+        .request(Method::POST, &ack_c, Some(&c), &[], Body::empty())
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     // Master data never shows the secret.
     assert!(
         !h.get("/api/masterdata/organisations", Some(&h.keys.a))
@@ -561,8 +580,8 @@ async fn notifications_are_signed_acknowledged_and_effectiveness_gates_close_out
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     let e = &r.json()["effectiveness"];
     assert_eq!(e["level"], "A");
-    assert_eq!(e["consignees"], 1);
-    assert_eq!(e["checked"], 1);
+    assert_eq!(e["consignees"], 2);
+    assert_eq!(e["checked"], 2);
     assert_eq!(e["affected"], 5.0);
     assert_eq!(e["recovered_share"], 0.4);
     assert_eq!(
@@ -577,8 +596,7 @@ async fn notifications_are_signed_acknowledged_and_effectiveness_gates_close_out
         .status,
         StatusCode::BAD_REQUEST
     );
-    // Another firm cannot report for orgB.
-    let c = key_c(&h);
+    // Another holder cannot report for orgB.
     assert_eq!(
         post_json(
             &h,
@@ -588,7 +606,7 @@ async fn notifications_are_signed_acknowledged_and_effectiveness_gates_close_out
         )
         .await
         .status,
-        StatusCode::NOT_FOUND
+        StatusCode::FORBIDDEN
     );
     let r = post_json(
         &h,

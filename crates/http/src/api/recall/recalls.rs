@@ -1102,14 +1102,27 @@ pub fn sign_payload(secret: &[u8], body: &[u8]) -> String {
 /// Most delivery attempts per outbox entry.
 pub const ATTEMPTS_MAX: u64 = 10;
 
-/// Send every pending notification whose holder has a webhook in master data; mark it `sent` on a
-/// 2xx answer, count the attempt otherwise.
+/// Recompute the scope of every open recall (new holders get an outbox entry), then send every
+/// pending notification whose holder has a webhook in master data; mark it `sent` on a 2xx
+/// answer, count the attempt otherwise (at most [`ATTEMPTS_MAX`]).
 pub fn deliver_pending(
     s: &dyn Store,
     sender: &dyn WebhookSender,
     now_ms: i64,
 ) -> Result<DeliveryReport, StoreError> {
     let mut report = DeliveryReport::default();
+    // Goods found since the last read: recompute every open recall so new holders get an entry.
+    let mut after: Option<String> = None;
+    loop {
+        let batch = s.list_records(&Scope::All, RECALLS, after.as_deref(), 500)?;
+        let Some(last) = batch.last() else { break };
+        after = Some(last.id.clone());
+        for r in batch {
+            if r.body["status"] == "open" {
+                refresh(s, r, now_ms)?;
+            }
+        }
+    }
     let mut after: Option<String> = None;
     loop {
         let batch = s.list_records(&Scope::All, NOTIFICATIONS, after.as_deref(), 500)?;
