@@ -1281,10 +1281,22 @@ fn web_vocabulary(s: &str) -> Cow<'_, str> {
     ];
     let web = |after: &str| WEB.iter().find(|(k, _)| after.starts_with(k)).copied();
     // Most values hold no `urn:epcglobal:cbv:` at all: look for it without a substring searcher.
-    let b = s.as_bytes();
-    let hit = (0..b.len().saturating_sub(URN.len() - 1)).any(|i| {
-        b[i] == b'u' && b[i..].starts_with(URN.as_bytes()) && web(&s[i + URN.len()..]).is_some()
-    });
+    // `str::find(char)` skips to each `u` with a word-at-a-time search.
+    let hit = s.len() >= URN.len() && {
+        let mut from = 0;
+        loop {
+            match s[from..].find('u') {
+                Some(p) => {
+                    let i = from + p;
+                    if s[i..].starts_with(URN) && web(&s[i + URN.len()..]).is_some() {
+                        break true;
+                    }
+                    from = i + 1;
+                }
+                None => break false,
+            }
+        }
+    };
     if !hit {
         return Cow::Borrowed(s);
     }

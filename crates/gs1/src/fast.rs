@@ -8,46 +8,54 @@ use crate::pct::hash_canonical_keep;
 
 const HOST: &str = "https://id.gs1.org/";
 
-fn digits(s: &[u8]) -> bool {
-    !s.is_empty() && s.iter().all(u8::is_ascii_digit)
+fn digits(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit())
 }
 
 /// 1..=max bytes, all kept as they are by the canonical escaping (a subset of CSET 82, so the
 /// general code accepts the value and writes it unchanged).
-fn plain(s: &[u8], max: usize) -> bool {
-    (1..=max).contains(&s.len()) && s.iter().all(|&c| hash_canonical_keep(c))
+fn plain(s: &str, max: usize) -> bool {
+    (1..=max).contains(&s.len()) && s.bytes().all(hash_canonical_keep)
 }
 
 /// Appends `parts` (digit strings, `gcp` digits already checked) followed by their mod-10 check
 /// digit.
-fn push_with_check(out: &mut String, parts: &[&[u8]]) {
+fn push_with_check(out: &mut String, parts: &[&str]) {
     let n: usize = parts.iter().map(|p| p.len()).sum();
+    // Weight 3 for the digit next to the check digit, alternating leftwards.
+    let mut three = n % 2 == 1;
     let mut sum = 0u32;
-    let mut i = 0usize;
+    out.reserve(n + 1);
     for p in parts {
-        for &c in *p {
-            // Weight 3 for the digit next to the check digit, alternating leftwards.
+        // Byte by byte: cheaper than a `memcpy` call for these few digits.
+        for c in p.bytes() {
             let d = u32::from(c - b'0');
-            sum += if (n - 1 - i).is_multiple_of(2) { 3 * d } else { d };
-            i += 1;
+            sum += if three { 3 * d } else { d };
+            three = !three;
+            out.push(char::from(c));
         }
-        out.push_str(std::str::from_utf8(p).unwrap_or_default());
     }
     out.push(char::from(b'0' + ((10 - sum % 10) % 10) as u8));
 }
 
-fn split3(s: &str) -> Option<(&[u8], &[u8], &[u8])> {
-    let (a, rest) = s.split_once('.')?;
-    let (b, c) = rest.split_once('.')?;
-    Some((a.as_bytes(), b.as_bytes(), c.as_bytes()))
+/// `s` split at its first `.` (a plain byte loop: the components are short).
+fn dot(s: &str) -> Option<(&str, &str)> {
+    let p = s.bytes().position(|c| c == b'.')?;
+    Some((&s[..p], &s[p + 1..]))
 }
 
-fn gcp_ok(gcp: &[u8]) -> bool {
+fn split3(s: &str) -> Option<(&str, &str, &str)> {
+    let (a, rest) = dot(s)?;
+    let (b, c) = dot(rest)?;
+    Some((a, b, c))
+}
+
+fn gcp_ok(gcp: &str) -> bool {
     (6..=12).contains(&gcp.len()) && digits(gcp)
 }
 
 /// GTIN-14 from company prefix and indicator + item reference (13 digits together).
-fn gtin(out: &mut String, gcp: &[u8], ir: &[u8]) -> bool {
+fn gtin(out: &mut String, gcp: &str, ir: &str) -> bool {
     if !gcp_ok(gcp) || gcp.len() + ir.len() != 13 || !digits(ir) {
         return false;
     }
@@ -68,9 +76,10 @@ pub(crate) fn urn(uri: &str, out: &mut String) -> bool {
 
 fn urn_inner(uri: &str, out: &mut String) -> bool {
     if let Some(body) = uri.strip_prefix("urn:epc:id:") {
-        let Some((scheme, body)) = body.split_once(':') else {
+        let Some(p) = body.bytes().position(|c| c == b':') else {
             return false;
         };
+        let (scheme, body) = (&body[..p], &body[p + 1..]);
         match scheme {
             "sgtin" => {
                 let Some((gcp, ir, serial)) = split3(body) else {
@@ -79,25 +88,22 @@ fn urn_inner(uri: &str, out: &mut String) -> bool {
                 if !plain(serial, 20) {
                     return false;
                 }
-                out.push_str(HOST);
-                out.push_str("01/");
+                out.push_str(concat!("https://id.gs1.org/", "01/"));
                 if !gtin(out, gcp, ir) {
                     return false;
                 }
                 out.push_str("/21/");
-                out.push_str(std::str::from_utf8(serial).unwrap_or_default());
+                out.push_str(serial);
                 true
             }
             "sscc" => {
-                let Some((gcp, sr)) = body.split_once('.') else {
+                let Some((gcp, sr)) = dot(body) else {
                     return false;
                 };
-                let (gcp, sr) = (gcp.as_bytes(), sr.as_bytes());
                 if !gcp_ok(gcp) || gcp.len() + sr.len() != 17 || !digits(sr) {
                     return false;
                 }
-                out.push_str(HOST);
-                out.push_str("00/");
+                out.push_str(concat!("https://id.gs1.org/", "00/"));
                 push_with_check(out, &[&sr[..1], gcp, &sr[1..]]);
                 true
             }
@@ -108,25 +114,22 @@ fn urn_inner(uri: &str, out: &mut String) -> bool {
                 if !gcp_ok(gcp) || gcp.len() + lr.len() != 12 || !digits(lr) || !plain(ext, 20) {
                     return false;
                 }
-                out.push_str(HOST);
-                out.push_str("414/");
+                out.push_str(concat!("https://id.gs1.org/", "414/"));
                 push_with_check(out, &[gcp, lr]);
-                if ext != b"0" {
+                if ext != "0" {
                     out.push_str("/254/");
-                    out.push_str(std::str::from_utf8(ext).unwrap_or_default());
+                    out.push_str(ext);
                 }
                 true
             }
             "pgln" => {
-                let Some((gcp, pr)) = body.split_once('.') else {
+                let Some((gcp, pr)) = dot(body) else {
                     return false;
                 };
-                let (gcp, pr) = (gcp.as_bytes(), pr.as_bytes());
                 if !gcp_ok(gcp) || gcp.len() + pr.len() != 12 || !digits(pr) {
                     return false;
                 }
-                out.push_str(HOST);
-                out.push_str("417/");
+                out.push_str(concat!("https://id.gs1.org/", "417/"));
                 push_with_check(out, &[gcp, pr]);
                 true
             }
@@ -137,10 +140,9 @@ fn urn_inner(uri: &str, out: &mut String) -> bool {
                 if !gcp_ok(gcp) || gcp.len() + at.len() != 12 || !digits(at) || !plain(serial, 16) {
                     return false;
                 }
-                out.push_str(HOST);
-                out.push_str("8003/");
-                push_with_check(out, &[b"0", gcp, at]);
-                out.push_str(std::str::from_utf8(serial).unwrap_or_default());
+                out.push_str(concat!("https://id.gs1.org/", "8003/"));
+                push_with_check(out, &["0", gcp, at]);
+                out.push_str(serial);
                 true
             }
             _ => false,
@@ -152,13 +154,12 @@ fn urn_inner(uri: &str, out: &mut String) -> bool {
         if !plain(lot, 20) {
             return false;
         }
-        out.push_str(HOST);
-        out.push_str("01/");
+        out.push_str(concat!("https://id.gs1.org/", "01/"));
         if !gtin(out, gcp, ir) {
             return false;
         }
         out.push_str("/10/");
-        out.push_str(std::str::from_utf8(lot).unwrap_or_default());
+        out.push_str(lot);
         true
     } else {
         false
@@ -176,18 +177,18 @@ pub(crate) fn is_canonical_dl(uri: &str) -> bool {
     };
     let q = match (segs.next(), segs.next(), segs.next()) {
         (None, None, None) => None,
-        (Some(qa), Some(qv), None) => Some((qa, qv.as_bytes())),
+        (Some(qa), Some(qv), None) => Some((qa, qv)),
         _ => return false,
     };
-    let v = v.as_bytes();
     let key_ok = match ai {
         "01" => v.len() == 14 && digits(v),
         "00" => v.len() == 18 && digits(v),
         "414" | "417" => v.len() == 13 && digits(v),
         "8003" => {
             (14..=30).contains(&v.len())
-                && digits(&v[..14])
-                && v[14..].iter().all(|&c| hash_canonical_keep(c))
+                && v.get(..14).is_some_and(digits)
+                && v.get(14..)
+                    .is_some_and(|r| r.bytes().all(hash_canonical_keep))
         }
         _ => false,
     };
@@ -303,6 +304,7 @@ mod tests {
             ("8003", "04012345111118"),
             ("8003", "04012345111118A1"),
             ("8003", "04012345111118A%2F"),
+            ("8003", "0401234511111éAB"),
             ("8004", "4012345X"),
             ("01", "0401234511111"),
             ("gtin", "04012345111118"),
