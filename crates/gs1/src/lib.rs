@@ -60,7 +60,8 @@ pub const MAX_URI_LEN: usize = 2048;
 /// Canonical form of an identifier: `canonical_dl(uri)` when it is a GS1 identifier, otherwise the
 /// input unchanged.
 pub fn normalize_id(uri: &str) -> String {
-    let mut out = String::new();
+    // One allocation: a canonical Digital Link is at most a little longer than the URI.
+    let mut out = String::with_capacity(uri.len() + 24);
     normalize_id_into(uri, &mut out);
     out
 }
@@ -74,7 +75,7 @@ pub fn normalize_id_into(uri: &str, out: &mut String) {
 
 /// See the crate docs.
 pub fn canonical_dl(uri: &str) -> Option<String> {
-    let mut out = String::new();
+    let mut out = String::with_capacity(uri.len() + 24);
     canonical_dl_into(uri, &mut out).then_some(out)
 }
 
