@@ -31,6 +31,9 @@ pub enum IdRole {
     InputClass = 7,
     /// `outputQuantityList[].epcClass`.
     OutputClass = 8,
+    /// The lot class of a serial listed in `epcList` or `outputEPCList` of an event whose ILMD
+    /// carries a `lotNumber` (serial -> lot link for trace). Not matched by any `MATCH_*`.
+    IlmdLot = 9,
 }
 
 impl IdRole {
@@ -46,6 +49,7 @@ impl IdRole {
             6 => ChildClass,
             7 => InputClass,
             8 => OutputClass,
+            9 => IlmdLot,
             _ => return None,
         })
     }
@@ -491,6 +495,7 @@ pub fn extract(event: &Value, event_hash: String) -> Result<EventIndex, IndexErr
     push_quantity_list(obj, "childQuantityList", IdRole::ChildClass, &mut ids)?;
     push_quantity_list(obj, "inputQuantityList", IdRole::InputClass, &mut ids)?;
     push_quantity_list(obj, "outputQuantityList", IdRole::OutputClass, &mut ids)?;
+    push_ilmd_lots(obj, &mut ids);
 
     let biz_transactions = links(
         obj,
@@ -569,4 +574,37 @@ pub fn index_event_with(
         .event_hash(event)
         .map_err(|e| invalid("event", format!("cannot compute the event hash: {e}")))?;
     extract(event, hash)
+}
+
+/// The ILMD lot number, under any prefix (`cbvmda:lotNumber`, the full URI, or `lotNumber`).
+pub fn ilmd_lot_number(event: &serde_json::Map<String, Value>) -> Option<&str> {
+    let ilmd = event.get("ilmd")?.as_object()?;
+    ilmd.iter().find_map(|(k, val)| {
+        let local = k.rsplit([':', '#', '/']).next().unwrap_or(k);
+        let local = local.strip_prefix("MDA-").unwrap_or(local);
+        if local == "lotNumber" {
+            val.as_str()
+        } else {
+            None
+        }
+    })
+}
+
+/// Adds an [`IdRole::IlmdLot`] reference for every serialised GTIN commissioned with an ILMD lot.
+fn push_ilmd_lots(event: &serde_json::Map<String, Value>, ids: &mut Vec<IdRef>) {
+    let Some(lot) = ilmd_lot_number(event) else {
+        return;
+    };
+    let lots: Vec<IdRef> = ids
+        .iter()
+        .filter(|r| matches!(r.role, IdRole::Epc | IdRole::Output))
+        .filter_map(|r| gs1::lot_class_of_serial(&r.id, lot))
+        .map(|id| IdRef {
+            role: IdRole::IlmdLot,
+            id,
+            quantity: None,
+            uom: None,
+        })
+        .collect();
+    ids.extend(lots);
 }

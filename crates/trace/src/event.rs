@@ -73,19 +73,7 @@ pub fn bare_cbv(v: &str) -> String {
 /// The lot class (canonical) of a canonical serialised GTIN id and a lot number, if the id is
 /// a GS1 `01/…/21/…` Digital Link.
 pub fn lot_of_serial(serial: &str, lot: &str) -> Option<String> {
-    let rest = serial
-        .strip_prefix(gs1::CANONICAL_HOST)?
-        .strip_prefix("/01/")?;
-    let (gtin, _) = rest.split_once("/21/")?;
-    if lot.is_empty() {
-        return None;
-    }
-    let dl = format!(
-        "{}/01/{gtin}/10/{}",
-        gs1::CANONICAL_HOST,
-        gs1::pct::encode(lot, gs1::pct::dl_keep)
-    );
-    Some(gs1::normalize_id(&dl))
+    gs1::lot_class_of_serial(serial, lot)
 }
 
 fn strings(v: &Value, key: &str) -> Vec<String> {

@@ -193,6 +193,31 @@ fn naive_ids(e: &Value) -> Vec<(IdRole, String)> {
             out.push((role, gs1::normalize_id(v["epcClass"].as_str().unwrap())));
         }
     }
+    // Serials commissioned with an ILMD lot number also index their lot class
+    // (`…/01/{gtin}/21/{serial}` -> `…/01/{gtin}/10/{lot}`), written out plainly here.
+    let lot = e.get("ilmd").and_then(Value::as_object).and_then(|ilmd| {
+        ilmd.iter()
+            .find(|(k, _)| {
+                k.ends_with(":lotNumber") || k.ends_with("MDA-lotNumber") || *k == "lotNumber"
+            })
+            .and_then(|(_, v)| v.as_str())
+    });
+    if let Some(lot) = lot.filter(|l| !l.is_empty()) {
+        let serials: Vec<String> = out
+            .iter()
+            .filter(|(r, _)| matches!(r, IdRole::Epc | IdRole::Output))
+            .map(|(_, id)| id.clone())
+            .collect();
+        for id in serials {
+            if let Some((gtin, _)) = id
+                .strip_prefix("https://id.gs1.org/01/")
+                .and_then(|rest| rest.split_once("/21/"))
+            {
+                let class = format!("https://id.gs1.org/01/{gtin}/10/{lot}");
+                out.push((IdRole::IlmdLot, gs1::normalize_id(&class)));
+            }
+        }
+    }
     out
 }
 
