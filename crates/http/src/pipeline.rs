@@ -313,7 +313,11 @@ pub fn document_hashes(bytes: &[u8], format: Format) -> Result<Vec<String>, Pipe
     let value: Value = match format {
         Format::Json => serde_json::from_str(text)
             .map_err(|e| PipelineError::one("", format!("the file must be JSON: {e}")))?,
-        Format::Xml => glue::xml_to_json(text).map_err(|i| PipelineError::Invalid(vec![i]))?,
+        // Hashing reads what it is given: field order is not enforced (some published documents,
+        // e.g. the event hash generator's, list fields out of XSD order).
+        Format::Xml => {
+            glue::xml_to_json_lenient(text).map_err(|i| PipelineError::Invalid(vec![i]))?
+        }
     };
     glue::document_hashes(&value).map_err(|i| PipelineError::Invalid(vec![i]))
 }
@@ -363,6 +367,15 @@ mod glue {
 
     pub fn xml_to_json(xml: &str) -> Result<Value, Issue> {
         epcis::xml::xml_to_json_document(xml).map_err(|e| issue(e.pointer(), e.to_string()))
+    }
+
+    pub fn xml_to_json_lenient(xml: &str) -> Result<Value, Issue> {
+        let options = epcis::xml::XmlOptions {
+            strict: false,
+            ..Default::default()
+        };
+        epcis::xml::xml_to_json_document_with(xml, &options)
+            .map_err(|e| issue(e.pointer(), e.to_string()))
     }
 
     pub fn validate(doc: &Document) -> Result<(), Vec<Issue>> {
