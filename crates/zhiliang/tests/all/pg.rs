@@ -483,9 +483,9 @@ fn kill_9_ledger_on_postgres_with_postgres_crashes() {
             pg_crashes += 1;
             pg_down = true;
             std::thread::sleep(Duration::from_millis(rng.below(300)));
-            // Half the time PostgreSQL comes back while the server still runs: the server must
+            // In cycle 1 and half the time after, PostgreSQL comes back while the server runs: it must
             // find its way back to it (its connections are gone) before it is killed.
-            if rng.below(2) == 0 {
+            if cycle == 1 || rng.below(2) == 0 {
                 cluster.start_server().expect("restart PostgreSQL");
                 pg_down = false;
                 pg_restarts_under_server += 1;
