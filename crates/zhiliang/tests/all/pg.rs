@@ -14,7 +14,7 @@
 //! `ZHILIANG_LEDGER_SEED` replays a ledger run; `ZHILIANG_PG_LEDGER_CYCLES` sets its cycles.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -33,7 +33,9 @@ fn skip(reason: &str) {
     if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
         panic!("PostgreSQL not available under CI: {reason}");
     }
-    eprintln!(
+    // Straight to the process's stderr: libtest captures `eprintln!` of passing tests.
+    let _ = writeln!(
+        std::io::stderr(),
         "\n************************************************************************\n\
          SKIPPED: PostgreSQL not available: {reason}\n\
          ************************************************************************\n"
@@ -483,8 +485,9 @@ fn kill_9_ledger_on_postgres_with_postgres_crashes() {
             pg_crashes += 1;
             pg_down = true;
             std::thread::sleep(Duration::from_millis(rng.below(300)));
-            // In cycle 1 and half the time after, PostgreSQL comes back while the server runs: it must
-            // find its way back to it (its connections are gone) before it is killed.
+            // In cycle 1 and half the time after, PostgreSQL comes back while the server runs:
+            // the server must find its way back to it (its connections are gone) before it is
+            // killed.
             if cycle == 1 || rng.below(2) == 0 {
                 cluster.start_server().expect("restart PostgreSQL");
                 pg_down = false;
