@@ -44,6 +44,9 @@ enum Command {
     Trace(cmd::trace::TraceArgs),
     /// FSMA 204 records request: the sortable spreadsheet of one traceability lot (CSV or XLSX).
     Fsma204(cmd::fsma::FsmaArgs),
+    /// Print the Citus DDL that distributes the PostgreSQL schema (run it once, by hand, on the
+    /// coordinator after the first `serve --store` has migrated the schema).
+    CitusDdl,
 }
 
 fn main() {
@@ -69,6 +72,10 @@ fn main() {
         Command::Risk(a) => a.run(),
         Command::Trace(a) => a.run(),
         Command::Fsma204(a) => a.run(),
+        Command::CitusDdl => {
+            println!("{}", store_postgres::citus_ddl());
+            Ok(())
+        }
     };
     if let Err(e) = result {
         eprintln!("zhiliang: error: {e:#}");
