@@ -38,6 +38,9 @@ const CONTEXT: &str = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.j
 struct Ledger {
     /// eventID -> expected hash, for every event the harness ever sent.
     sent: BTreeMap<String, String>,
+    /// The hashes in `sent`: every sent event must differ in content (the store deduplicates by
+    /// (owner, hash) by design, so two events differing only in eventID would be one event).
+    sent_hashes: BTreeSet<String>,
     /// eventIDs of acknowledged (202) documents.
     acked: BTreeSet<String>,
     /// eventIDs of rejected (400) documents.
@@ -118,7 +121,11 @@ fn client(
                 thread * 1000 + cycle,
                 n * 16 + i as u64
             );
-            let mut e = event(&id, rng.below(1_000_000), rng.below(1440));
+            // The serial is unique per event (like the eventID), so no two events share content:
+            // a random serial gave content twins (same serial and minute) that the store rightly
+            // deduplicated by hash.
+            let serial = (thread * 1000 + cycle + 1) * 1_000_000_000 + n * 16 + i as u64;
+            let mut e = event(&id, serial, rng.below(1440));
             if invalid && i == count - 1 {
                 e["action"] = json!("SHIPPED");
             }
@@ -134,6 +141,10 @@ fn client(
         {
             let mut l = ledger.lock().unwrap();
             for (id, h) in ids.iter().zip(&hashes) {
+                assert!(
+                    l.sent_hashes.insert(h.clone()),
+                    "seed {seed}: the generator made two events with the same content ({id})"
+                );
                 l.sent.insert(id.clone(), h.clone());
             }
         }
