@@ -48,8 +48,8 @@ pub use dl::{DlMode, DlParts};
 pub use epc::{EpcScheme, EpcUrn, UrnKind};
 pub use error::Gs1Error;
 pub use key::{KeyPath, KeyType};
-pub use lot::lot_class_of_serial;
 pub use keys::{Gdti, Giai, Gln, Grai, Gsrn, Gtin, Lot, Serial, Sscc};
+pub use lot::lot_class_of_serial;
 pub use translate::{dl_to_epc_class_urn, dl_to_epc_urn, epc_urn_to_dl, key_path_to_epc_urn};
 pub use uscc::Uscc;
 
