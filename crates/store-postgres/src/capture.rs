@@ -16,7 +16,11 @@ const JOB_ERRORS_MAX: usize = 1_000;
 const INDEX_CHUNK: usize = 200_000;
 /// Attempts of a capture transaction that hit a deadlock or serialization failure (two servers
 /// capturing overlapping documents at once).
-const ATTEMPTS_MAX: usize = 4;
+/// From the second attempt on, captures of one owner take a transaction-level advisory lock, so
+/// the retries of colliding captures run one after another and cannot deadlock again.
+const ATTEMPTS_MAX: usize = 8;
+/// First key of the advisory lock that serialises retried captures of one owner.
+const CAPTURE_RETRY_LOCK: i32 = 0x7a6c_6361; // "zlca"
 
 /// What can be computed before talking to the database.
 struct Prepared {
@@ -74,7 +78,10 @@ pub(crate) fn capture(s: &PostgresStore, c: NewCapture) -> Result<CaptureJob, St
     let mut attempt = 0;
     loop {
         attempt += 1;
-        match write(s, &mut conn, owner, &c, events, &prepared, dict_id, &errors) {
+        let serialise = attempt > 1;
+        match write(
+            s, &mut conn, owner, &c, events, &prepared, dict_id, &errors, serialise,
+        ) {
             Ok(Outcome::Stored(job, vocab)) => {
                 if let Ok(mut cache) = s.owner_vocab.lock() {
                     if cache.len() + vocab.len() > crate::OWNER_VOCAB_CACHE_MAX {
@@ -210,9 +217,16 @@ fn write(
     prepared: &[Prepared],
     dict_id: i32,
     errors: &[String],
+    serialise: bool,
 ) -> Result<Outcome, postgres::Error> {
     let Conn { client, stmts, .. } = conn;
     let mut tx = client.transaction()?;
+    if serialise {
+        tx.execute(
+            "SELECT pg_advisory_xact_lock($1, $2)",
+            &[&CAPTURE_RETRY_LOCK, &owner],
+        )?;
+    }
     // Statements are prepared through the transaction (the same connection) and cached.
     macro_rules! stmt {
         ($sql:expr) => {

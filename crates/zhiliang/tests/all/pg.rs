@@ -271,7 +271,10 @@ fn client(c: ClientCtx) {
                 thread * 1000 + cycle,
                 n * 16 + i as u64
             );
-            let mut e = event(&id, rng.below(1_000_000), rng.below(1440));
+            // The serial is unique per event (like the eventID), so no two events share content
+            // (content twins are rightly deduplicated by hash; see ledger.rs).
+            let serial = (thread * 1000 + cycle + 1) * 1_000_000_000 + n * 16 + i as u64;
+            let mut e = event(&id, serial, rng.below(1440));
             if invalid && i == count - 1 {
                 e["action"] = json!("SHIPPED");
             }
