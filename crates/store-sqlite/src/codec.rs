@@ -4,65 +4,14 @@ use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use zstd::dict::EncoderDictionary;
 
-/// zstd level for bodies: level 3 with a dictionary is within a few per cent of level 9 on
-/// EPCIS events and several times faster.
-pub const ZSTD_LEVEL: i32 = 3;
-/// Dictionary size (bytes).
-pub const DICT_SIZE: usize = 64 * 1024;
-/// Train a dictionary from the first capture that brings at least this many events.
-pub const DICT_TRAIN_MIN_EVENTS: usize = 500;
-/// Most samples used for training.
-pub const DICT_TRAIN_SAMPLES_MAX: usize = 5_000;
+pub use store::codec::{
+    DICT_SIZE, DICT_TRAIN_MIN_EVENTS, DICT_TRAIN_SAMPLES_MAX, ZSTD_LEVEL, decode_hash, encode_hash,
+};
 
 /// 64-bit key of an eventID or event hash (first 8 bytes of its SHA-256).
 pub fn key64(s: &str) -> i64 {
     let d = Sha256::digest(s.as_bytes());
     i64::from_be_bytes(d[..8].try_into().expect("8 bytes"))
-}
-
-const HASH_PREFIX: &str = "ni:///sha-256;";
-const HASH_SUFFIX: &str = "?ver=CBV2.0";
-
-/// The event hash as stored: the 32 digest bytes for the standard form, the UTF-8 text otherwise
-/// (never 32 bytes long: a text of exactly 32 bytes gets a trailing NUL... see `decode_hash`).
-pub fn encode_hash(h: &str) -> Vec<u8> {
-    if let Some(hex) = h
-        .strip_prefix(HASH_PREFIX)
-        .and_then(|r| r.strip_suffix(HASH_SUFFIX))
-        && hex.len() == 64
-        && hex
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    {
-        let mut out = Vec::with_capacity(32);
-        for i in 0..32 {
-            out.push(u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).expect("hex checked"));
-        }
-        return out;
-    }
-    let mut v = h.as_bytes().to_vec();
-    if v.len() == 32 {
-        v.push(0);
-    }
-    v
-}
-
-pub fn decode_hash(b: &[u8]) -> String {
-    if b.len() == 32 {
-        let mut s = String::with_capacity(HASH_PREFIX.len() + 64 + HASH_SUFFIX.len());
-        s.push_str(HASH_PREFIX);
-        for x in b {
-            s.push_str(&format!("{x:02x}"));
-        }
-        s.push_str(HASH_SUFFIX);
-        return s;
-    }
-    let b = if b.len() == 33 && b[32] == 0 {
-        &b[..32]
-    } else {
-        b
-    };
-    String::from_utf8_lossy(b).into_owned()
 }
 
 /// The eventID as stored: a `urn:uuid:` URN in canonical lowercase form packs to its 16 bytes;

@@ -8,6 +8,7 @@
 //!
 //! Architecture invariant: this crate does no I/O itself and knows nothing about HTTP.
 
+pub mod codec;
 pub mod conformance;
 mod error;
 mod types;
