@@ -696,7 +696,7 @@ impl Store for PostgresStore {
         before: Option<&str>,
         limit: usize,
     ) -> Result<Vec<CaptureJob>, StoreError> {
-        let limit = limit.min(self.limits.page_size_max) as i64;
+        let limit = self.limits.page(limit) as i64;
         self.read(|c| {
             let owners = self.scope_owners(c, scope)?;
             let Conn { client, stmts, .. } = c;
@@ -741,13 +741,7 @@ impl Store for PostgresStore {
         after: Option<&Cursor>,
         limit: usize,
     ) -> Result<EventPage, StoreError> {
-        read::query_events(
-            self,
-            scope,
-            query,
-            after,
-            limit.min(self.limits.page_size_max),
-        )
+        read::query_events(self, scope, query, after, self.limits.page(limit))
     }
 
     fn distinct_values(
@@ -757,13 +751,7 @@ impl Store for PostgresStore {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<String>, StoreError> {
-        read::distinct_values(
-            self,
-            scope,
-            vocabulary,
-            after,
-            limit.min(self.limits.page_size_max),
-        )
+        read::distinct_values(self, scope, vocabulary, after, self.limits.page(limit))
     }
 
     fn events_touching(
@@ -771,13 +759,7 @@ impl Store for PostgresStore {
         scope: &Scope,
         ids: &[String],
     ) -> Result<Vec<StoredEvent>, StoreError> {
-        if ids.len() > self.limits.frontier_batch_max {
-            return Err(StoreError::LimitExceeded(format!(
-                "events_touching takes at most {} identifiers, got {}",
-                self.limits.frontier_batch_max,
-                ids.len()
-            )));
-        }
+        self.limits.check_frontier(ids.len())?;
         read::events_touching(self, scope, ids)
     }
 
@@ -993,7 +975,7 @@ impl Store for PostgresStore {
         limit: usize,
     ) -> Result<Vec<Record>, StoreError> {
         let (cond, orgs) = record_owner_filter(scope, 4);
-        let limit = limit.min(self.limits.page_size_max) as i64;
+        let limit = self.limits.page(limit) as i64;
         let after = after.unwrap_or("");
         self.read(|c| {
             let sql = format!(

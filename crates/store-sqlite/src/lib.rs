@@ -497,7 +497,7 @@ impl Store for SqliteStore {
         before: Option<&str>,
         limit: usize,
     ) -> Result<Vec<CaptureJob>, StoreError> {
-        let limit = limit.min(self.limits.page_size_max) as i64;
+        let limit = self.limits.page(limit) as i64;
         self.with_reader_s(|c| {
             let owners = Self::scope_owners(c, scope).map_err(backend)?;
             let filter = owner_filter("j.owner", &owners);
@@ -529,13 +529,7 @@ impl Store for SqliteStore {
         after: Option<&Cursor>,
         limit: usize,
     ) -> Result<EventPage, StoreError> {
-        read::query_events(
-            self,
-            scope,
-            query,
-            after,
-            limit.min(self.limits.page_size_max),
-        )
+        read::query_events(self, scope, query, after, self.limits.page(limit))
     }
 
     fn distinct_values(
@@ -545,13 +539,7 @@ impl Store for SqliteStore {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<String>, StoreError> {
-        read::distinct_values(
-            self,
-            scope,
-            vocabulary,
-            after,
-            limit.min(self.limits.page_size_max),
-        )
+        read::distinct_values(self, scope, vocabulary, after, self.limits.page(limit))
     }
 
     fn events_touching(
@@ -559,13 +547,7 @@ impl Store for SqliteStore {
         scope: &Scope,
         ids: &[String],
     ) -> Result<Vec<StoredEvent>, StoreError> {
-        if ids.len() > self.limits.frontier_batch_max {
-            return Err(StoreError::LimitExceeded(format!(
-                "events_touching takes at most {} identifiers, got {}",
-                self.limits.frontier_batch_max,
-                ids.len()
-            )));
-        }
+        self.limits.check_frontier(ids.len())?;
         read::events_touching(self, scope, ids)
     }
 
@@ -733,7 +715,7 @@ impl Store for SqliteStore {
         limit: usize,
     ) -> Result<Vec<Record>, StoreError> {
         let (cond, orgs) = record_owner_filter(scope);
-        let limit = limit.min(self.limits.page_size_max);
+        let limit = self.limits.page(limit);
         self.with_reader(|c| {
             let sql = format!(
                 "SELECT collection, id, owner, version, updated_ms, body FROM records \

@@ -30,6 +30,24 @@ pub struct Limits {
     pub frontier_batch_max: usize,
 }
 
+impl Limits {
+    /// A requested page size, capped at `page_size_max`.
+    pub fn page(&self, requested: usize) -> usize {
+        requested.min(self.page_size_max)
+    }
+
+    /// Refuses an `events_touching` batch over `frontier_batch_max`.
+    pub fn check_frontier(&self, ids: usize) -> Result<(), StoreError> {
+        if ids > self.frontier_batch_max {
+            return Err(StoreError::LimitExceeded(format!(
+                "events_touching takes at most {} identifiers, got {ids}",
+                self.frontier_batch_max
+            )));
+        }
+        Ok(())
+    }
+}
+
 impl Default for Limits {
     fn default() -> Self {
         Limits {
