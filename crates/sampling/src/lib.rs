@@ -16,6 +16,7 @@ pub mod spot;
 pub mod stats;
 pub mod switching;
 pub mod tables;
+pub mod tables_gb2828;
 
 pub use error::{DrawError, PlanError};
 pub use plans::{

@@ -391,22 +391,6 @@ pub fn resolve_master(
     })
 }
 
-/// The ISO 2859-1:1999 / GB/T 2828.1-2012 reduced pairs that replace the Z1.4 reduced pairs
-/// with a gap between Ac and Re. See docs/sampling.md: this is a reconstruction.
-const ISO_REDUCED_MAP: [((u32, u32), (u32, u32)); 11] = [
-    ((1, 3), (1, 2)),
-    ((1, 4), (2, 3)),
-    ((2, 4), (2, 3)),
-    ((2, 5), (3, 4)),
-    ((3, 5), (3, 4)),
-    ((3, 6), (5, 6)),
-    ((5, 8), (6, 7)),
-    ((7, 10), (8, 9)),
-    ((10, 13), (10, 11)),
-    ((14, 17), (14, 15)),
-    ((21, 24), (21, 22)),
-];
-
 fn reduced_letter_for(row: usize, n: u32) -> usize {
     let own = tables::SAMPLE_SIZE_REDUCED[row];
     if n == own {
@@ -425,6 +409,9 @@ fn reduced_letter_for(row: usize, n: u32) -> usize {
 }
 
 /// Reduced single plan of a standard, arrows followed, with the row letter used.
+///
+/// GB/T 2828.1-2012 (= ISO 2859-1:1999): Table 2-C as published (`tables_gb2828`), Re = Ac + 1
+/// everywhere. Z1.4: the resolved reduced table of the reference data, with its gaps.
 pub fn reduced_single(
     standard: Standard,
     letter: CodeLetter,
@@ -434,38 +421,20 @@ pub fn reduced_single(
         letter: letter.as_char(),
         aql: aql.as_str(),
     };
-    let mut row = letter.index();
+    let row = letter.index();
     if row >= 16 {
         return Err(gap());
     }
-    for _ in 0..16 {
-        let z = tables::Z14_REDUCED_RESOLVED[row][aql.index()];
-        let used = reduced_letter_for(row, z.n);
-        if standard == Standard::Z14 || z.re == z.ac + 1 {
-            return Ok((CodeLetter::from_index(used).ok_or_else(gap)?, z));
+    match standard {
+        Standard::Gb2828 => {
+            resolve_master(&crate::tables_gb2828::GB2828_MASTER_REDUCED, letter, aql)
         }
-        if let Some((_, (ac, re))) = ISO_REDUCED_MAP.iter().find(|(k, _)| *k == (z.ac, z.re)) {
-            let plan = SinglePlan {
-                n: z.n,
-                ac: *ac,
-                re: *re,
-            };
-            return Ok((CodeLetter::from_index(used).ok_or_else(gap)?, plan));
-        }
-        // (0, 2): ISO has an arrow down here; follow it to the next row with a larger sample.
-        match (used + 1..16).find(|&i| tables::SAMPLE_SIZE_REDUCED[i] > z.n) {
-            Some(next) => row = next,
-            None => {
-                let plan = SinglePlan {
-                    n: z.n,
-                    ac: 1,
-                    re: 2,
-                };
-                return Ok((CodeLetter::from_index(used).ok_or_else(gap)?, plan));
-            }
+        Standard::Z14 => {
+            let z = tables::Z14_REDUCED_RESOLVED[row][aql.index()];
+            let used = reduced_letter_for(row, z.n);
+            Ok((CodeLetter::from_index(used).ok_or_else(gap)?, z))
         }
     }
-    Err(gap())
 }
 
 /// Single plan for a code letter (arrows followed).
