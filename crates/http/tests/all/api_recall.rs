@@ -574,10 +574,10 @@ async fn notifications_are_signed_acknowledged_and_effectiveness_gates_close_out
         &h,
         &eff,
         Some(&h.keys.b),
-        &json!({ "holder": "orgB", "returned": 2 }),
+        &json!({ "holder": "orgB", "returned": { "epcList": [serial(3), serial(4)], "to": pgln(1) } }),
     )
     .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
     let e = &r.json()["effectiveness"];
     assert_eq!(e["level"], "A");
     assert_eq!(e["consignees"], 2);
@@ -602,7 +602,7 @@ async fn notifications_are_signed_acknowledged_and_effectiveness_gates_close_out
             &h,
             &eff,
             Some(&c),
-            &json!({ "holder": "orgB", "destroyed": 1 })
+            &json!({ "holder": "orgB", "destroyed": { "epcList": [serial(3)] } })
         )
         .await
         .status,
@@ -612,7 +612,7 @@ async fn notifications_are_signed_acknowledged_and_effectiveness_gates_close_out
         &h,
         &eff,
         Some(&h.keys.a),
-        &json!({ "holder": "orgA", "destroyed": 1 }),
+        &json!({ "holder": "orgA", "destroyed": { "epcList": [serial(5)] } }),
     )
     .await;
     assert_eq!(r.json()["effectiveness"]["recovered_share"], 0.6);
@@ -646,6 +646,234 @@ async fn notifications_are_signed_acknowledged_and_effectiveness_gates_close_out
     assert!(strings(&n["lots"]).contains(&dl(RAW)));
     assert!(n["what_to_do"].as_str().unwrap().contains("Do not use"));
     assert!(!n.to_string().contains("orgB"));
+}
+
+/// The holder entry of `org` in a scope: (held count, objects held).
+fn held_by(scope: &Value, org: &str) -> (f64, BTreeSet<String>) {
+    let hs = holders(scope);
+    let held = hs.iter().find(|x| x.0 == org).map_or(0.0, |x| x.3);
+    let objects = scope["tiers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|t| t["holders"].as_array().unwrap().iter())
+        .filter(|x| x["organisation"] == org)
+        .flat_map(|x| x["objects_held"].as_array().unwrap().iter())
+        .map(|x| x.as_str().unwrap().to_string())
+        .collect();
+    (held, objects)
+}
+
+#[tokio::test]
+async fn effectiveness_reports_are_epcis_events_in_the_holders_scope_and_lower_held() {
+    let h = Harness::new();
+    chain(&h).await;
+    let r = post_json(
+        &h,
+        "/api/recalls",
+        Some(&h.keys.regulator),
+        &recall_body("orgA"),
+    )
+    .await;
+    let id = r.json()["id"].as_str().unwrap().to_string();
+    let sc = &r.json()["scope"];
+    // By hand (see `chain`): orgB holds 3 and 4, orgA holds 2, 5, 6.
+    assert_eq!(
+        held_by(sc, "orgB"),
+        (2.0, BTreeSet::from([dl(&serial(3)), dl(&serial(4))]))
+    );
+    assert_eq!(held_by(sc, "orgA").0, 3.0);
+    let eff = format!("/api/recalls/{id}/effectiveness");
+    let events_before = h.store.count_events(&store::Scope::All).unwrap();
+
+    // Refused, nothing captured: a bare count, an object outside the scope, a regulator
+    // writing into a holder's record, a location the capture validation rejects.
+    let bare = post_json(&h, &eff, Some(&h.keys.b), &json!({ "returned": 2 })).await;
+    assert_eq!(bare.status, StatusCode::BAD_REQUEST, "{}", bare.text());
+    assert_eq!(bare.json()["field"], "/returned");
+    let outside = post_json(
+        &h,
+        &eff,
+        Some(&h.keys.b),
+        &json!({ "held": { "epcList": [serial(4)] }, "returned": { "epcList": [serial(99)] } }),
+    )
+    .await;
+    assert_eq!(
+        outside.status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        outside.text()
+    );
+    assert_eq!(outside.json()["field"], "/returned/epcList/0");
+    let by_regulator = post_json(
+        &h,
+        &eff,
+        Some(&h.keys.regulator),
+        &json!({ "holder": "orgB", "returned": { "epcList": [serial(4)] } }),
+    )
+    .await;
+    assert_eq!(by_regulator.status, StatusCode::FORBIDDEN);
+    let bad_location = post_json(
+        &h,
+        &eff,
+        Some(&h.keys.b),
+        &json!({ "location": "urn:epc:id:sgln:0614141.0002.0", "held": { "epcList": [serial(3)] }, "returned": { "epcList": [serial(4)] } }),
+    )
+    .await;
+    assert_eq!(
+        bad_location.status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        bad_location.text()
+    );
+    assert_eq!(bad_location.json()["field"], "/location");
+    assert_eq!(
+        h.store.count_events(&store::Scope::All).unwrap(),
+        events_before,
+        "a refused report stores nothing"
+    );
+
+    // orgB sets 3 apart and returns 4 to orgA: two events in orgB's own scope.
+    let r = post_json(
+        &h,
+        &eff,
+        Some(&h.keys.b),
+        &json!({ "held": { "epcList": [serial(3)] }, "returned": { "epcList": [dl(&serial(4))], "to": pgln(1) } }),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let out = r.json();
+    let captured: Vec<String> = out["captured"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(captured.len(), 2);
+    let recall_ref = zhiliang_http::api::recall::recall_uri(&id);
+    let check_event = |e: &Value, step: &str, disp: &str, epc: &str| {
+        assert_eq!(e["type"], "ObjectEvent");
+        assert_eq!(e["action"], "OBSERVE");
+        assert_eq!(e["bizStep"], step);
+        assert_eq!(e["disposition"], disp);
+        assert_eq!(e["epcList"], json!([epc]));
+        assert_eq!(
+            e["bizLocation"]["id"],
+            dl(&sgln(2)),
+            "the holder's own location"
+        );
+        assert!(
+            e["bizTransactionList"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|b| b["bizTransaction"] == recall_ref.as_str()),
+            "{e}"
+        );
+    };
+    for (eid, step, disp, epc) in [
+        (&captured[0], "holding", "recalled", serial(3)),
+        (&captured[1], "shipping", "recalled", dl(&serial(4))),
+    ] {
+        let q = format!("/epcis/events?EQ_eventID={eid}");
+        let mine = h.get(&q, Some(&h.keys.b)).await;
+        assert_eq!(mine.status, StatusCode::OK, "{}", mine.text());
+        let list = mine.json()["epcisBody"]["queryResults"]["resultsBody"]["eventList"].clone();
+        assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+        check_event(&list[0], step, disp, &epc);
+        // In orgB's scope only.
+        let other = h.get(&q, Some(&h.keys.a)).await.json();
+        assert_eq!(
+            other["epcisBody"]["queryResults"]["resultsBody"]["eventList"],
+            json!([])
+        );
+    }
+    let shipped = h
+        .get(
+            "/epcis/events?EQ_bizStep=shipping&EQ_disposition=recalled",
+            Some(&h.keys.b),
+        )
+        .await
+        .json();
+    assert_eq!(
+        shipped["epcisBody"]["queryResults"]["resultsBody"]["eventList"][0]["destinationList"][0]["destination"],
+        pgln(1).as_str()
+    );
+    // Held falls by the returned unit only (held apart is still held).
+    let sc = out["scope"].clone();
+    assert_eq!(
+        held_by(&sc, "orgB"),
+        (1.0, BTreeSet::from([dl(&serial(3))]))
+    );
+    let e = &out["effectiveness"];
+    assert_eq!(
+        (e["returned"].as_f64(), e["held_apart"].as_f64()),
+        (Some(1.0), Some(1.0))
+    );
+    assert_eq!(e["recovered"], 1.0);
+    assert_eq!(e["affected"], 5.0);
+    assert_eq!(e["checked"], 1, "orgB reported: checked");
+    // orgB sees its own reports; orgA, the recalling firm, sees them too.
+    let kinds = |v: &Value| -> BTreeSet<String> {
+        v["reports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                format!(
+                    "{}:{}",
+                    r["holder"].as_str().unwrap(),
+                    r["kind"].as_str().unwrap()
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        kinds(
+            &h.get(&format!("/api/recalls/{id}"), Some(&h.keys.a))
+                .await
+                .json()
+        ),
+        BTreeSet::from(["orgB:held".to_string(), "orgB:returned".to_string()])
+    );
+
+    // orgA takes 4 back (receiving, held rises) and destroys it with 5 (held falls by 2), and
+    // corrects 10 kg of the raw lot; 4 counts once in the recovered units.
+    let r = post_json(
+        &h,
+        &eff,
+        Some(&h.keys.a),
+        &json!({
+            "received": { "epcList": [serial(4)], "from": pgln(2) },
+            "destroyed": { "epcList": [serial(4), serial(5)] },
+            "corrected": { "quantityList": [{ "epcClass": RAW, "quantity": 10, "uom": "KGM" }] },
+        }),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let out = r.json();
+    assert_eq!(out["captured"].as_array().unwrap().len(), 3);
+    let (held_a, objects_a) = held_by(&out["scope"], "orgA");
+    assert_eq!(held_a, 2.0, "2, 6 (+4 received, -4 -5 destroyed)");
+    assert_eq!(objects_a, BTreeSet::from([dl(&serial(2)), dl(&serial(6))]));
+    let e = &out["effectiveness"];
+    assert_eq!(e["returned"], 1.0);
+    assert_eq!(e["received"], 1.0);
+    assert_eq!(e["destroyed"], 2.0);
+    assert_eq!(e["corrected"], 10.0);
+    assert_eq!(
+        e["recovered"], 12.0,
+        "serials 4 and 5 once each, plus 10 kg"
+    );
+    // The recalled goods leave orgA's stock in the trace as well.
+    let t = h
+        .get(
+            &format!("/api/trace?id={}&direction=forward", dl(&serial(4))),
+            Some(&h.keys.a),
+        )
+        .await
+        .json();
+    assert_eq!(t["objects"][0]["last_disposition"], "destroyed");
 }
 
 #[tokio::test]

@@ -15,6 +15,7 @@
 //! entries are computed over all events (the server sends them, the caller never sees them unless
 //! it is a regulator or the holder itself).
 
+mod effectiveness;
 mod fsma;
 mod masterdata;
 mod recalls;
@@ -34,6 +35,7 @@ use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::{AppState, params};
 
+pub use effectiveness::{RECALL_BTT, recall_uri};
 pub use fsma::{CteRow, FSMA_COLUMNS, FsmaError, fsma_rows, rows_csv, rows_xlsx};
 pub use recalls::{DeliveryReport, WebhookSender, deliver_pending, sign_payload};
 
@@ -429,9 +431,11 @@ const DOCS: &[Doc] = &[
     Doc {
         method: "post",
         path: "/api/recalls/{id}/effectiveness",
-        summary: "Report quantities returned, destroyed, corrected by a holder",
+        summary: "A holder reports recalled goods returned, destroyed, corrected, held apart or received back; captured as EPCIS ObjectEvents in the holder's own scope (201, with the event IDs in `captured`)",
         query: &[],
-        body: Some("holder, returned, destroyed, corrected"),
+        body: Some(
+            "holder (the caller's organisation), location, and per kind (returned, destroyed, corrected, held, received) {epcList, quantityList, to|from}",
+        ),
         public: false,
     },
     Doc {
@@ -485,7 +489,9 @@ pub fn openapi_paths(paths: &mut Map<String, Value>) {
         }
         let mut responses = Map::new();
         responses.insert(
-            if d.method == "post" && d.path == "/api/recalls" {
+            if d.method == "post"
+                && (d.path == "/api/recalls" || d.path.ends_with("/effectiveness"))
+            {
                 "201"
             } else {
                 "200"

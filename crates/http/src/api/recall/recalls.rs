@@ -2,13 +2,16 @@
 //! delivery and acknowledgement, effectiveness reports and FDA check levels, close-out, public
 //! notice.
 //!
-//! Effectiveness: the consignees are the holders in the scope other than the recalling firm; a
-//! consignee is *checked* once it acknowledged its notification or reported. The FDA levels give
-//! the share of consignees to check: A 100 %, B a share between C and A (`level_b_share`, default
-//! 50 %), C 10 %, D 2 %, E none. The recovered share is (returned + destroyed + corrected) over the
-//! affected quantity (the largest total quantity held across all holders seen at any read, summed
-//! over units). A recall closes only when both the check share and `recovery_target` (default
-//! 0.9) are met.
+//! Effectiveness: holders report what they did with the goods through
+//! `POST /api/recalls/{id}/effectiveness`; each report is captured as EPCIS events in the
+//! holder's own scope (see [`super::effectiveness`]), so the scope's `held` falls and the
+//! figures are read back from the events. The consignees are the holders in the scope other
+//! than the recalling firm; a consignee is *checked* once it acknowledged its notification or
+//! reported. The FDA levels give the share of consignees to check: A 100 %, B a share between C
+//! and A (`level_b_share`, default 50 %), C 10 %, D 2 %, E none. The recovered share is the units
+//! returned, destroyed or corrected (each serial once) over the affected quantity (the largest
+//! total quantity held across all holders seen at any read, summed over units). A recall closes
+//! only when both the check share and `recovery_target` (default 0.9) are met.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -23,6 +26,9 @@ use sha2::{Digest, Sha256};
 use store::{NewRecord, Record, Role, Scope, Store, StoreError};
 use trace::recall::RecallScope;
 
+use super::effectiveness::{
+    Figures, ReportEvent, capture_report, check_scope, figures, parse_report,
+};
 use super::masterdata::{self, Kind};
 use super::{
     LIST_MAX, check_text, csv_line, json_body, parse_time, require, trace_store_err, typed_response,
@@ -497,14 +503,26 @@ struct Effectiveness {
     returned: f64,
     destroyed: f64,
     corrected: f64,
+    /// Set apart (bizStep `holding`), not yet returned or destroyed.
+    held_apart: f64,
+    /// Returns taken back (bizStep `receiving`); not counted as recovered (the unit was
+    /// counted when it was returned).
+    received: f64,
     recovered: f64,
     affected: f64,
     recovered_share: f64,
     recovery_target: f64,
     targets_met: bool,
+    /// True when the figures were read from a partial set of events.
+    truncated: bool,
 }
 
-fn effectiveness(recall: &Value, full: &RecallScope, notes: &[Record]) -> Effectiveness {
+fn effectiveness(
+    recall: &Value,
+    full: &RecallScope,
+    notes: &[Record],
+    fig: &Figures,
+) -> Effectiveness {
     let firm = recall["recalling_firm"].as_str().unwrap_or_default();
     let consignees: BTreeSet<&str> = full
         .holders()
@@ -515,21 +533,15 @@ fn effectiveness(recall: &Value, full: &RecallScope, notes: &[Record]) -> Effect
     for n in notes {
         if n.body["status"] == "acknowledged"
             && let Some(h) = n.body["holder"].as_str()
-            && consignees.contains(h)
-        {
-            checked.insert(consignees.get(h).copied().unwrap_or(h));
-        }
-    }
-    let (mut ret, mut des, mut cor) = (0.0, 0.0, 0.0);
-    for r in recall["reports"].as_array().into_iter().flatten() {
-        if let Some(h) = r["holder"].as_str()
             && let Some(c) = consignees.get(h)
         {
             checked.insert(c);
         }
-        ret += r["returned"].as_f64().unwrap_or(0.0);
-        des += r["destroyed"].as_f64().unwrap_or(0.0);
-        cor += r["corrected"].as_f64().unwrap_or(0.0);
+    }
+    for h in &fig.reporters {
+        if let Some(c) = consignees.get(h.as_str()) {
+            checked.insert(c);
+        }
     }
     let level = recall["effectiveness_level"]
         .as_str()
@@ -543,7 +555,7 @@ fn effectiveness(recall: &Value, full: &RecallScope, notes: &[Record]) -> Effect
     };
     let held_now: f64 = full.tiers.iter().map(|t| total(&t.held)).sum();
     let affected = recall["affected"].as_f64().unwrap_or(0.0).max(held_now);
-    let recovered = ret + des + cor;
+    let recovered = fig.recovered;
     let recovered_share = if affected > 0.0 {
         (recovered / affected).min(1.0)
     } else {
@@ -556,14 +568,17 @@ fn effectiveness(recall: &Value, full: &RecallScope, notes: &[Record]) -> Effect
         consignees: consignees.len(),
         checked: checked.len(),
         checked_share,
-        returned: ret,
-        destroyed: des,
-        corrected: cor,
+        returned: fig.returned,
+        destroyed: fig.destroyed,
+        corrected: fig.corrected,
+        held_apart: fig.held_apart,
+        received: fig.received,
         recovered,
         affected,
         recovered_share,
         recovery_target: target,
         targets_met: checked_share + 1e-9 >= ls && recovered_share + 1e-9 >= target,
+        truncated: fig.truncated,
     }
 }
 
@@ -611,6 +626,7 @@ fn view(
     own: &RecallScope,
     full: &RecallScope,
     notes: &[Record],
+    fig: &Figures,
 ) -> Value {
     let mut v = rec.body.clone();
     let visible_notes: Vec<Value> = notes
@@ -621,13 +637,14 @@ fn view(
     v["id"] = json!(rec.id);
     v["scope"] = json!(own);
     v["notifications"] = json!(visible_notes);
-    v["effectiveness"] = json!(effectiveness(&rec.body, full, notes));
-    if !is_regulator(p)
-        && !is_firm(p, &rec.body)
-        && let Some(m) = v.as_object_mut()
-    {
-        m.remove("reports");
-    }
+    v["effectiveness"] = json!(effectiveness(&rec.body, full, notes, fig));
+    // The effectiveness events: all of them for regulators and the firm, a holder's own else.
+    let reports: Vec<&ReportEvent> = fig
+        .events
+        .iter()
+        .filter(|e| is_regulator(p) || is_firm(p, &rec.body) || e.holder == p.org.as_str())
+        .collect();
+    v["reports"] = json!(reports);
     v
 }
 
@@ -653,7 +670,8 @@ async fn read_view(
             )
         };
         let notes = notifications_of(s, &rec.id)?;
-        Ok(Some((view(&pp, &rec, &own, &full, &notes), own)))
+        let fig = figures(s, &rec.id, &full)?;
+        Ok(Some((view(&pp, &rec, &own, &full, &notes, &fig), own)))
     })
     .await?;
     out.ok_or_else(|| ApiError::NoSuchResource("no such recall".into()))
@@ -677,7 +695,6 @@ pub(super) async fn create(
     recall["published"] = json!(false);
     recall["opened_ms"] = json!(now);
     recall["opened_by"] = json!(p.org.as_str());
-    recall["reports"] = json!([]);
     recall["affected"] = json!(0.0);
     let id2 = id.clone();
     blocking(&state, move |s| {
@@ -856,7 +873,8 @@ async fn update(
             };
             let (rec, full) = refresh(s, rec, now)?;
             let notes = notifications_of(s, &rec.id)?;
-            let eff = effectiveness(&rec.body, &full, &notes);
+            let fig = figures(s, &rec.id, &full)?;
+            let eff = effectiveness(&rec.body, &full, &notes, &fig);
             let mut body = rec.body.clone();
             if let Err(e) = f(&p, &mut body, &eff) {
                 return Ok(Err(e));
@@ -872,7 +890,7 @@ async fn update(
                 Some(rec.version),
             ) {
                 Ok(_) => {
-                    let eff = effectiveness(&body, &full, &notes);
+                    let eff = effectiveness(&body, &full, &notes, &fig);
                     let mut out = body;
                     out["id"] = json!(id);
                     out["effectiveness"] = json!(eff);
@@ -887,6 +905,8 @@ async fn update(
     .await?
 }
 
+/// A holder reports what it did with recalled goods: the report is captured as EPCIS events in
+/// the holder's own scope (see [`super::effectiveness`]); only the holder's own key may report.
 pub(super) async fn effectiveness_post(
     State(state): State<AppState>,
     p: Principal,
@@ -895,67 +915,33 @@ pub(super) async fn effectiveness_post(
     body: Body,
 ) -> Result<Response, ApiError> {
     let v = json_body(&headers, body).await?;
-    let m = v
-        .as_object()
-        .ok_or_else(|| ApiError::validation("", "must be an object"))?;
-    if let Some(k) = m
-        .keys()
-        .find(|k| !["holder", "returned", "destroyed", "corrected"].contains(&k.as_str()))
-    {
-        return Err(ApiError::validation(
-            &format!("/{k}"),
-            "unknown field; allowed: holder, returned, destroyed, corrected",
+    let mut report = parse_report(&v, p.org.as_str())?;
+    if p.role != Role::Enterprise || p.org.as_str() != report.holder {
+        return Err(ApiError::Forbidden(
+            "only the holder's own key may report: the report is captured as EPCIS events in the holder's record".into(),
         ));
     }
-    let holder = m
-        .get("holder")
-        .and_then(Value::as_str)
-        .ok_or_else(|| ApiError::validation("/holder", "required: the holder organisation"))?
-        .to_string();
-    check_text("/holder", &holder)?;
-    let mut q = BTreeMap::new();
-    for f in ["returned", "destroyed", "corrected"] {
-        let x = match m.get(f) {
-            None | Some(Value::Null) => 0.0,
-            Some(v) => v
-                .as_f64()
-                .filter(|x| x.is_finite() && *x >= 0.0 && *x <= 1e12)
-                .ok_or_else(|| {
-                    ApiError::validation(&format!("/{f}"), "must be a number 0 to 1e12")
-                })?,
-        };
-        q.insert(f, x);
-    }
     let now = state.now_ms();
-    let out = update(&state, p, id, move |p, body, _| {
-        if !(is_regulator(p) && p.role == Role::Regulator
-            || is_firm(p, body)
-            || p.org.as_str() == holder)
-        {
-            return Err(ApiError::Forbidden(
-                "only a regulator, the recalling firm or the holder itself may report".into(),
-            ));
+    let limits = state.document_limits();
+    let pp = p.clone();
+    let id2 = id.clone();
+    let captured = blocking(&state, move |s| {
+        let Some(rec) = load_visible(s, &pp, &id2)? else {
+            return Ok(Err(not_found(&id2)));
+        };
+        if rec.body["status"] != "open" {
+            return Ok(Err(ApiError::validation("/status", "the recall is closed")));
         }
-        if body["status"] != "open" {
-            return Err(ApiError::validation("/status", "the recall is closed"));
+        let full = compute_scope(s, &Scope::All, &rec.body)?;
+        if let Err(e) = check_scope(&mut report, &full) {
+            return Ok(Err(e));
         }
-        let reports = body["reports"]
-            .as_array_mut()
-            .ok_or_else(|| ApiError::Internal("reports".into()))?;
-        if reports.len() >= 10_000 {
-            return Err(ApiError::validation(
-                "/reports",
-                "at most 10000 reports per recall",
-            ));
-        }
-        reports.push(json!({
-            "holder": holder, "returned": q["returned"], "destroyed": q["destroyed"],
-            "corrected": q["corrected"], "reported_ms": now, "by": p.org.as_str(),
-        }));
-        Ok(())
+        Ok(capture_report(s, &id2, &report, now, &limits))
     })
-    .await?;
-    Ok(axum::Json(out).into_response())
+    .await??;
+    let (mut out, _) = read_view(&state, p, id).await?;
+    out["captured"] = json!(captured);
+    Ok((StatusCode::CREATED, axum::Json(out)).into_response())
 }
 
 pub(super) async fn close(
