@@ -4,7 +4,7 @@
 use crate::schema::*;
 use crate::{Conn, PostgresStore, backend, codec, pg};
 use postgres::error::SqlState;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use store::{CaptureJob, ErrorBehaviour, JobStatus, NewCapture, StoreError};
 
@@ -64,8 +64,14 @@ pub(crate) fn capture(s: &PostgresStore, c: NewCapture) -> Result<CaptureJob, St
             }
             None => None,
         };
+        if let Some(r) = e.ids.iter().find(|r| r.role as u8 as i64 >= TAG_LINK) {
+            return Err(StoreError::Invalid(format!(
+                "ids: role {:?} has no key tag in this store",
+                r.role
+            )));
+        }
         prepared.push(Prepared {
-            event_id: codec::encode_hash(&e.event_id),
+            event_id: encode_event_id(&e.event_id),
             hash: codec::encode_hash(&e.event_hash),
             body,
             type_code,
@@ -184,24 +190,30 @@ enum Outcome {
 
 const INSERT_EVENTS: &str = "INSERT INTO zl_events (owner, seq, job, event_id, event_hash, type, \
      event_time_ms, record_time_ms, action, biz_step, disposition, read_point, biz_location, \
-     has_error, dict, raw_len, body) \
+     has_error, dict, raw_len, body, refs) \
      SELECT $1, u.seq, $2, u.event_id, u.event_hash, u.type, u.event_time_ms, $3, u.action, \
-     u.biz_step, u.disposition, u.read_point, u.biz_location, u.has_error, $4, u.raw_len, u.body \
+     u.biz_step, u.disposition, u.read_point, u.biz_location, u.has_error, $4, u.raw_len, u.body, \
+     ($18::int8[])[u.lo:u.hi] \
      FROM unnest($5::int8[], $6::bytea[], $7::bytea[], $8::int2[], $9::int8[], $10::int2[], \
-     $11::text[], $12::text[], $13::text[], $14::text[], $15::bool[], $16::int4[], $17::bytea[]) \
+     $11::int8[], $12::int8[], $13::int8[], $14::int8[], $15::bool[], $16::int4[], $17::bytea[], \
+     $19::int4[], $20::int4[]) \
      AS u(seq, event_id, event_hash, type, event_time_ms, action, biz_step, disposition, \
-     read_point, biz_location, has_error, raw_len, body) \
+     read_point, biz_location, has_error, raw_len, body, lo, hi) \
      ON CONFLICT DO NOTHING RETURNING seq";
 
-const INSERT_IDS: &str = "INSERT INTO zl_event_ids (owner, id, role, seq) \
-     SELECT $1, u.id, u.role, u.seq FROM unnest($2::text[], $3::int2[], $4::int8[]) AS u(id, role, seq)";
+/// Events of the owner already stored under one of these IDs or hashes.
+const SELECT_DUPLICATES: &str = "SELECT event_id, event_hash FROM zl_events \
+     WHERE owner = $1 AND (event_id = ANY($2::bytea[]) OR event_hash = ANY($3::bytea[]))";
+
+const SELECT_IIDS: &str = "SELECT u.kind, u.id, z.iid FROM unnest($2::int2[], $3::text[]) \
+     AS u(kind, id) JOIN zl_ids z ON z.kind = u.kind AND z.id = u.id AND z.owner = $1";
+
+const INSERT_IIDS: &str = "INSERT INTO zl_ids (owner, kind, id, iid) \
+     SELECT $1, u.kind, u.id, nextval('zl_iid_seq') FROM unnest($2::int2[], $3::text[]) AS u(kind, id) \
+     ON CONFLICT DO NOTHING RETURNING kind, id, iid";
 
 const INSERT_QUANTITIES: &str = "INSERT INTO zl_event_quantities (owner, seq, quantity) \
      SELECT $1, u.seq, u.quantity FROM unnest($2::int8[], $3::float8[]) AS u(seq, quantity)";
-
-const INSERT_LINKS: &str = "INSERT INTO zl_event_links (owner, kind, id, type, seq) \
-     SELECT $1, u.kind, u.id, u.type, u.seq \
-     FROM unnest($2::int2[], $3::text[], $4::text[], $5::int8[]) AS u(kind, id, type, seq)";
 
 const INSERT_VOCAB: &str = "INSERT INTO zl_owner_vocab (owner, kind, value) \
      SELECT $1, u.kind, u.value FROM unnest($2::int2[], $3::text[]) AS u(kind, value) \
@@ -258,7 +270,62 @@ fn write(
     let mut stored = 0u64;
     let mut vocab: Vec<(i16, String)> = Vec::new();
 
+    // Events the owner already has are not written (and their identifiers not interned: the
+    // EPC vocabulary lists only identifiers of stored events). A concurrent capture of the same
+    // events is still caught by the unique keys below.
     if !keep.is_empty() {
+        let dup = stmt!(SELECT_DUPLICATES);
+        let ids: Vec<&[u8]> = keep
+            .iter()
+            .map(|&i| prepared[i].event_id.as_slice())
+            .collect();
+        let hashes: Vec<&[u8]> = keep.iter().map(|&i| prepared[i].hash.as_slice()).collect();
+        let rows = tx.query(&dup, &[&owner, &ids, &hashes])?;
+        if !rows.is_empty() {
+            let mut known: HashSet<Vec<u8>> = HashSet::with_capacity(rows.len() * 2);
+            for r in &rows {
+                known.insert(r.get::<_, Vec<u8>>(0));
+                known.insert(r.get::<_, Vec<u8>>(1));
+            }
+            let before = keep.len();
+            keep.retain(|&i| {
+                !known.contains(&prepared[i].event_id) && !known.contains(&prepared[i].hash)
+            });
+            duplicates += (before - keep.len()) as u64;
+        }
+    }
+
+    if !keep.is_empty() {
+        // Intern every identifier, link and vocabulary value of the new events.
+        let mut texts: HashMap<(i16, String), i64> = HashMap::new();
+        for &i in &keep {
+            let e = &events[i];
+            for r in &e.ids {
+                texts.insert((kind_of_role(r.role as u8), compact(&r.id)), 0);
+            }
+            for (link, list) in [
+                (LINK_BIZ_TRANSACTION, &e.biz_transactions),
+                (LINK_SOURCE, &e.sources),
+                (LINK_DESTINATION, &e.destinations),
+            ] {
+                for (ty, value) in list {
+                    texts.insert((KIND_LINK0 + link, link_key(value, ty)), 0);
+                }
+            }
+            for (kind, v) in [
+                (KIND_BIZ_STEP, &e.biz_step),
+                (KIND_DISPOSITION, &e.disposition),
+                (KIND_READ_POINT, &e.read_point),
+                (KIND_BIZ_LOCATION, &e.biz_location),
+            ] {
+                if let Some(v) = v {
+                    texts.insert((kind, v.clone()), 0);
+                }
+            }
+        }
+        intern(&mut tx, stmts, owner, &mut texts)?;
+        let iid = |kind: i16, text: String| texts.get(&(kind, text)).copied().unwrap_or(0);
+
         let reserve = stmt!("SELECT nextval('zl_event_seq') FROM generate_series(1, $1)");
         let seqs: Vec<i64> = tx
             .query(&reserve, &[&(keep.len() as i32)])?
@@ -278,6 +345,10 @@ fn write(
         let mut a_err = Vec::with_capacity(n);
         let mut a_len = Vec::with_capacity(n);
         let mut a_body: Vec<&[u8]> = Vec::with_capacity(n);
+        let mut a_lo: Vec<i32> = Vec::with_capacity(n);
+        let mut a_hi: Vec<i32> = Vec::with_capacity(n);
+        let mut refs: Vec<i64> = Vec::new();
+        let mut one: Vec<i64> = Vec::new();
         for &i in &keep {
             let (e, p) = (&events[i], &prepared[i]);
             a_id.push(p.event_id.as_slice());
@@ -285,13 +356,34 @@ fn write(
             a_type.push(p.type_code);
             a_time.push(e.event_time_ms);
             a_action.push(p.action);
-            a_step.push(e.biz_step.as_deref());
-            a_disp.push(e.disposition.as_deref());
-            a_rp.push(e.read_point.as_deref());
-            a_bl.push(e.biz_location.as_deref());
+            let v = |kind: i16, x: &Option<String>| x.as_ref().map(|x| iid(kind, x.clone()));
+            a_step.push(v(KIND_BIZ_STEP, &e.biz_step));
+            a_disp.push(v(KIND_DISPOSITION, &e.disposition));
+            a_rp.push(v(KIND_READ_POINT, &e.read_point));
+            a_bl.push(v(KIND_BIZ_LOCATION, &e.biz_location));
             a_err.push(e.has_error_declaration);
             a_len.push(i32::try_from(e.body.len()).unwrap_or(i32::MAX));
             a_body.push(p.body.as_slice());
+            one.clear();
+            for r in &e.ids {
+                let role = r.role as u8;
+                one.push(iid(kind_of_role(role), compact(&r.id)) * REF_TAGS + role as i64);
+            }
+            for (link, list) in [
+                (LINK_BIZ_TRANSACTION, &e.biz_transactions),
+                (LINK_SOURCE, &e.sources),
+                (LINK_DESTINATION, &e.destinations),
+            ] {
+                for (ty, value) in list {
+                    one.push(iid(KIND_LINK0 + link, link_key(value, ty)) * REF_TAGS + TAG_LINK);
+                }
+            }
+            one.sort_unstable();
+            one.dedup();
+            // 1-based, inclusive slice bounds into `refs` (an empty slice when lo > hi).
+            a_lo.push(refs.len() as i32 + 1);
+            refs.extend_from_slice(&one);
+            a_hi.push(refs.len() as i32);
         }
         let ins = stmt!(INSERT_EVENTS);
         let inserted: HashSet<i64> = tx
@@ -315,6 +407,9 @@ fn write(
                     &a_err,
                     &a_len,
                     &a_body,
+                    &refs,
+                    &a_lo,
+                    &a_hi,
                 ],
             )?
             .iter()
@@ -323,12 +418,8 @@ fn write(
         stored = inserted.len() as u64;
         duplicates += (n - inserted.len()) as u64;
 
-        let mut ids: (Vec<&str>, Vec<i16>, Vec<i64>) = Default::default();
         let mut qty: (Vec<i64>, Vec<f64>) = Default::default();
-        let mut links: (Vec<i16>, Vec<&str>, Vec<&str>, Vec<i64>) = Default::default();
         let mut new_vocab: HashSet<(i16, &str)> = HashSet::new();
-        let ins_ids = stmt!(INSERT_IDS);
-        let ins_links = stmt!(INSERT_LINKS);
         let ins_qty = stmt!(INSERT_QUANTITIES);
         for (&i, &seq) in keep.iter().zip(&seqs) {
             if !inserted.contains(&seq) {
@@ -336,24 +427,9 @@ fn write(
             }
             let e = &events[i];
             for r in &e.ids {
-                ids.0.push(&r.id);
-                ids.1.push(r.role as u8 as i16);
-                ids.2.push(seq);
                 if let Some(q) = r.quantity {
                     qty.0.push(seq);
                     qty.1.push(q);
-                }
-            }
-            for (kind, list) in [
-                (LINK_BIZ_TRANSACTION, &e.biz_transactions),
-                (LINK_SOURCE, &e.sources),
-                (LINK_DESTINATION, &e.destinations),
-            ] {
-                for (ty, value) in list {
-                    links.0.push(kind);
-                    links.1.push(value);
-                    links.2.push(ty);
-                    links.3.push(seq);
                 }
             }
             new_vocab.insert((OV_TYPE, &e.event_type));
@@ -367,33 +443,13 @@ fn write(
                     new_vocab.insert((kind, v));
                 }
             }
-            if ids.0.len() >= INDEX_CHUNK {
-                tx.execute(&ins_ids, &[&owner, &ids.0, &ids.1, &ids.2])?;
-                ids = Default::default();
-            }
             if qty.0.len() >= INDEX_CHUNK {
                 tx.execute(&ins_qty, &[&owner, &qty.0, &qty.1])?;
                 qty = Default::default();
             }
-            if links.0.len() >= INDEX_CHUNK {
-                tx.execute(
-                    &ins_links,
-                    &[&owner, &links.0, &links.1, &links.2, &links.3],
-                )?;
-                links = Default::default();
-            }
-        }
-        if !ids.0.is_empty() {
-            tx.execute(&ins_ids, &[&owner, &ids.0, &ids.1, &ids.2])?;
         }
         if !qty.0.is_empty() {
             tx.execute(&ins_qty, &[&owner, &qty.0, &qty.1])?;
-        }
-        if !links.0.is_empty() {
-            tx.execute(
-                &ins_links,
-                &[&owner, &links.0, &links.1, &links.2, &links.3],
-            )?;
         }
         {
             let known = s.owner_vocab.lock().ok();
@@ -458,6 +514,35 @@ fn write(
         },
         vocab,
     ))
+}
+
+/// Fill in the `iid` of every `(kind, text)` in `texts`, interning the new ones. Existing ones
+/// are read first; the new ones are inserted in sorted order (so two captures interning
+/// overlapping sets take their locks in one order); those that another transaction inserted
+/// meanwhile are read again once it has committed.
+fn intern(
+    tx: &mut postgres::Transaction<'_>,
+    stmts: &mut crate::Stmts,
+    owner: i32,
+    texts: &mut HashMap<(i16, String), i64>,
+) -> Result<(), postgres::Error> {
+    let mut missing: Vec<(i16, String)> = texts.keys().cloned().collect();
+    missing.sort();
+    let select = stmts.get_raw(tx, SELECT_IIDS)?;
+    let insert = stmts.get_raw(tx, INSERT_IIDS)?;
+    for round in 0..3 {
+        if missing.is_empty() {
+            break;
+        }
+        let kinds: Vec<i16> = missing.iter().map(|m| m.0).collect();
+        let vals: Vec<&str> = missing.iter().map(|m| m.1.as_str()).collect();
+        let st = if round == 1 { &insert } else { &select };
+        for r in tx.query(st, &[&owner, &kinds, &vals])? {
+            texts.insert((r.get(0), r.get(1)), r.get(2));
+        }
+        missing.retain(|m| texts.get(m).is_none_or(|v| *v == 0));
+    }
+    Ok(())
 }
 
 fn record_failed_job(

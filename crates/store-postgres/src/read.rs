@@ -4,7 +4,6 @@
 
 use crate::schema::*;
 use crate::{Conn, PostgresStore, backend, codec, pg};
-use epcis::index::IdRole;
 use epcis::query::{Direction, EventQuery, IdMatch, OrderBy};
 use postgres::types::ToSql;
 use store::{Cursor, EventPage, OrgId, Scope, StoreError, StoredEvent, Vocabulary};
@@ -33,29 +32,6 @@ impl Sql {
     }
 }
 
-/// Upper bound for a prefix range: with `COLLATE "C"` every string starting with `p` sorts below.
-fn prefix_end(p: &str) -> String {
-    format!("{p}\u{10FFFF}")
-}
-
-/// `(col = ANY($a) OR (col >= $b AND col < $c) ...)`
-fn id_cond(sql: &mut Sql, col: &str, exact: &[String], prefixes: &[String]) {
-    sql.push("(false");
-    if !exact.is_empty() {
-        sql.push(&format!(" OR {col} = ANY("));
-        sql.bind(exact.to_vec(), "text[]");
-        sql.push(")");
-    }
-    for p in prefixes {
-        sql.push(&format!(" OR ({col} >= "));
-        sql.bind(p.clone(), "text");
-        sql.push(&format!(" AND {col} < "));
-        sql.bind(prefix_end(p), "text");
-        sql.push(")");
-    }
-    sql.push(")");
-}
-
 fn owners_clause(sql: &mut Sql, col: &str, owners: &Option<Vec<i32>>) {
     if let Some(o) = owners {
         sql.push(&format!(" AND {col} = ANY("));
@@ -64,8 +40,176 @@ fn owners_clause(sql: &mut Sql, col: &str, owners: &Option<Vec<i32>>) {
     }
 }
 
-/// Appends ` AND …` for every filter of the query.
-fn filters(sql: &mut Sql, q: &EventQuery, owners: &Option<Vec<i32>>) {
+/// One filter's interned texts to look up: `(kind, lo, hi)` ranges of `zl_ids.id` (an exact
+/// text is `lo == hi`), and how a found `(kind, iid)` becomes the values the filter compares
+/// with (`zl_events` vocabulary columns: the iid; `refs`: `iid * 16 + tag` for each tag).
+struct Need {
+    ranges: Vec<(i16, String, String)>,
+    tags: Option<Vec<i64>>,
+}
+
+impl Need {
+    fn keys(&self, kind: i16, iid: i64, out: &mut Vec<i64>) {
+        match &self.tags {
+            None => out.push(iid),
+            Some(tags) => {
+                for t in tags {
+                    // Role tags only apply to the kind their role is interned under.
+                    let applies = if *t == TAG_LINK {
+                        (KIND_LINK0..KIND_LINK0 + 3).contains(&kind)
+                    } else {
+                        kind_of_role(*t as u8) == kind
+                    };
+                    if applies {
+                        out.push(iid * REF_TAGS + t);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn exact(kind: i16, v: &str) -> (i16, String, String) {
+    (kind, v.to_string(), v.to_string())
+}
+
+/// The lookups of a query, in the order [`filters`] uses them.
+fn needs(q: &EventQuery) -> Vec<Need> {
+    let mut out = Vec::new();
+    for (kind, vals) in [
+        (KIND_BIZ_STEP, &q.eq_biz_step),
+        (KIND_DISPOSITION, &q.eq_disposition),
+        (KIND_READ_POINT, &q.eq_read_point),
+        (KIND_BIZ_LOCATION, &q.eq_biz_location),
+    ] {
+        if !vals.is_empty() {
+            out.push(Need {
+                ranges: vals.iter().map(|v| exact(kind, v)).collect(),
+                tags: None,
+            });
+        }
+    }
+    for (kind, vals) in [
+        (KIND_READ_POINT, &q.wd_read_point),
+        (KIND_BIZ_LOCATION, &q.wd_biz_location),
+    ] {
+        if !vals.is_empty() {
+            // A location and its sub-locations: the GLN with any extension (`…/414/<gln>/254/<ext>`).
+            let mut ranges: Vec<_> = vals.iter().map(|v| exact(kind, v)).collect();
+            for v in vals
+                .iter()
+                .filter(|v| v.contains("/414/") && !v.contains("/254/"))
+            {
+                // Vocabulary values are interned as they are (not compacted).
+                let p = format!("{v}/254/");
+                let e = format!("{p}\u{10FFFF}");
+                ranges.push((kind, p, e));
+            }
+            out.push(Need { ranges, tags: None });
+        }
+    }
+    for (field, pats) in &q.matches {
+        let roles: Vec<u8> = field.roles().iter().map(|r| *r as u8).collect();
+        let mut kinds: Vec<i16> = roles.iter().map(|r| kind_of_role(*r)).collect();
+        kinds.sort();
+        kinds.dedup();
+        let mut ranges = Vec::new();
+        for &kind in &kinds {
+            for p in pats {
+                match p {
+                    IdMatch::Exact(s) => ranges.push(exact(kind, &compact(s))),
+                    IdMatch::Prefix(s) => {
+                        ranges.extend(prefix_ranges(s).into_iter().map(|(lo, hi)| (kind, lo, hi)))
+                    }
+                }
+            }
+        }
+        out.push(Need {
+            ranges,
+            tags: Some(roles.iter().map(|r| *r as i64).collect()),
+        });
+    }
+    for (link, list) in [
+        (LINK_BIZ_TRANSACTION, &q.eq_biz_transaction),
+        (LINK_SOURCE, &q.eq_source),
+        (LINK_DESTINATION, &q.eq_destination),
+    ] {
+        let kind = KIND_LINK0 + link;
+        for (ty, vals) in list {
+            let ranges = vals
+                .iter()
+                .map(|v| {
+                    if ty.is_empty() {
+                        let p = link_key_any_type(v);
+                        let e = format!("{p}\u{10FFFF}");
+                        (kind, p, e)
+                    } else {
+                        exact(kind, &link_key(v, ty))
+                    }
+                })
+                .collect();
+            out.push(Need {
+                ranges,
+                tags: Some(vec![TAG_LINK]),
+            });
+        }
+    }
+    out
+}
+
+/// Look the needs up in `zl_ids` (one statement for all of them). None when one of them finds
+/// nothing: every filter must match, so the answer is empty.
+fn resolve(
+    c: &mut Conn,
+    needs: &[Need],
+    owners: &Option<Vec<i32>>,
+) -> Result<Option<Vec<Vec<i64>>>, StoreError> {
+    if needs.is_empty() {
+        return Ok(Some(Vec::new()));
+    }
+    let (mut slot, mut kind, mut lo, mut hi) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (i, n) in needs.iter().enumerate() {
+        for (k, l, h) in &n.ranges {
+            slot.push(i as i32);
+            kind.push(*k);
+            lo.push(l.as_str());
+            hi.push(h.as_str());
+        }
+    }
+    let mut text = String::from(
+        "SELECT u.slot, z.kind, z.iid FROM unnest($1::int4[], $2::int2[], $3::text[], $4::text[]) \
+         AS u(slot, kind, lo, hi) JOIN zl_ids z ON z.kind = u.kind \
+         AND z.id >= u.lo COLLATE \"C\" AND z.id <= u.hi COLLATE \"C\"",
+    );
+    if owners.is_some() {
+        text.push_str(" AND z.owner = ANY($5::int4[])");
+    }
+    let Conn { client, stmts, .. } = c;
+    let st = stmts.get(client, &text)?;
+    let rows = match owners {
+        None => client.query(&st, &[&slot, &kind, &lo, &hi]),
+        Some(o) => client.query(&st, &[&slot, &kind, &lo, &hi, o]),
+    }
+    .map_err(pg)?;
+    let mut out: Vec<Vec<i64>> = vec![Vec::new(); needs.len()];
+    for r in rows {
+        let i = r.get::<_, i32>(0) as usize;
+        needs[i].keys(r.get(1), r.get(2), &mut out[i]);
+    }
+    for v in &mut out {
+        if v.is_empty() {
+            return Ok(None);
+        }
+        v.sort_unstable();
+        v.dedup();
+    }
+    Ok(Some(out))
+}
+
+/// Appends ` AND …` for every filter of the query; `keys` are the resolved [`needs`].
+fn filters(sql: &mut Sql, q: &EventQuery, owners: &Option<Vec<i32>>, keys: &[Vec<i64>]) {
+    let mut keys = keys.iter();
+    let mut next = || keys.next().cloned().unwrap_or_default();
     owners_clause(sql, "e.owner", owners);
     if !q.event_types.is_empty() {
         let codes: Vec<i16> = q.event_types.iter().filter_map(|t| type_code(t)).collect();
@@ -95,56 +239,21 @@ fn filters(sql: &mut Sql, q: &EventQuery, owners: &Option<Vec<i32>>) {
         ("e.disposition", &q.eq_disposition),
         ("e.read_point", &q.eq_read_point),
         ("e.biz_location", &q.eq_biz_location),
-    ] {
-        if !vals.is_empty() {
-            sql.push(&format!(" AND {col} = ANY("));
-            sql.bind(vals.clone(), "text[]");
-            sql.push(")");
-        }
-    }
-    for (col, vals) in [
         ("e.read_point", &q.wd_read_point),
         ("e.biz_location", &q.wd_biz_location),
     ] {
         if !vals.is_empty() {
-            // A location and its sub-locations: the GLN with any extension (`…/414/<gln>/254/<ext>`).
-            let sub: Vec<String> = vals
-                .iter()
-                .filter(|v| v.contains("/414/") && !v.contains("/254/"))
-                .map(|v| format!("{v}/254/"))
-                .collect();
-            sql.push(" AND ");
-            id_cond(sql, col, vals, &sub);
+            sql.push(&format!(" AND {col} = ANY("));
+            sql.bind(next(), "int8[]");
+            sql.push(")");
         }
     }
-    for (field, pats) in &q.matches {
-        let roles: Vec<i16> = field.roles().iter().map(|r| *r as u8 as i16).collect();
-        let exact: Vec<String> = pats
-            .iter()
-            .filter_map(|p| match p {
-                IdMatch::Exact(s) => Some(s.clone()),
-                IdMatch::Prefix(_) => None,
-            })
-            .collect();
-        let prefixes: Vec<String> = pats
-            .iter()
-            .filter_map(|p| match p {
-                IdMatch::Prefix(s) => Some(s.clone()),
-                IdMatch::Exact(_) => None,
-            })
-            .collect();
-        sql.push(" AND (e.owner, e.seq) IN (SELECT x.owner, x.seq FROM zl_event_ids x WHERE ");
-        id_cond(sql, "x.id", &exact, &prefixes);
-        sql.push(" AND x.role = ANY(");
-        sql.bind(roles, "int2[]");
-        sql.push("))");
+    for _ in &q.matches {
+        sql.push(" AND e.refs && ");
+        sql.bind(next(), "int8[]");
     }
     if !q.eq_event_id.is_empty() {
-        let keys: Vec<Vec<u8>> = q
-            .eq_event_id
-            .iter()
-            .map(|id| codec::encode_hash(id))
-            .collect();
+        let keys: Vec<Vec<u8>> = q.eq_event_id.iter().map(|id| encode_event_id(id)).collect();
         sql.push(" AND e.event_id = ANY(");
         sql.bind(keys, "bytea[]");
         sql.push(")");
@@ -175,23 +284,10 @@ fn filters(sql: &mut Sql, q: &EventQuery, owners: &Option<Vec<i32>>) {
     if q.exists_error_declaration {
         sql.push(" AND e.has_error");
     }
-    for (kind, list) in [
-        (LINK_BIZ_TRANSACTION, &q.eq_biz_transaction),
-        (LINK_SOURCE, &q.eq_source),
-        (LINK_DESTINATION, &q.eq_destination),
-    ] {
-        for (ty, vals) in list {
-            sql.push(&format!(
-                " AND (e.owner, e.seq) IN (SELECT l.owner, l.seq FROM zl_event_links l \
-                 WHERE l.kind = {kind} AND l.id = ANY("
-            ));
-            sql.bind(vals.clone(), "text[]");
-            sql.push(")");
-            if !ty.is_empty() {
-                sql.push(" AND l.type = ");
-                sql.bind(ty.clone(), "text");
-            }
-            sql.push(")");
+    for list in [&q.eq_biz_transaction, &q.eq_source, &q.eq_destination] {
+        for _ in list {
+            sql.push(" AND e.refs && ");
+            sql.bind(next(), "int8[]");
         }
     }
 }
@@ -219,7 +315,7 @@ fn event_from_row(
         seq: r.get(0),
         owner: OrgId::parse(owner).map_err(backend)?,
         capture_id: r.get(2),
-        event_id: codec::decode_hash(event_id),
+        event_id: decode_event_id(event_id),
         event_hash: codec::decode_hash(hash),
         event_type: type_name(type_code).unwrap_or("ObjectEvent").to_string(),
         event_time_ms: r.get(6),
@@ -247,6 +343,12 @@ pub(crate) fn query_events(
     let limit = limit.max(1);
     s.read(|c| {
         let owners = s.scope_owners(c, scope)?;
+        let Some(keys) = resolve(c, &needs(q), &owners)? else {
+            return Ok(EventPage {
+                events: Vec::new(),
+                next: None,
+            });
+        };
         let col = match q.order_by {
             OrderBy::EventTime => "e.event_time_ms",
             OrderBy::RecordTime => "e.record_time_ms",
@@ -264,7 +366,7 @@ pub(crate) fn query_events(
                 Some(cur) => {
                     let mut sql = Sql::default();
                     sql.push("SELECT count(*) FROM (SELECT 1 FROM zl_events e WHERE true");
-                    filters(&mut sql, q, &owners);
+                    filters(&mut sql, q, &owners, &keys);
                     let not_after = if cmp == ">" { "<" } else { ">" };
                     sql.push(&format!(" AND ({col} {not_after} "));
                     sql.bind(cur.sort_key_ms, "int8");
@@ -290,7 +392,7 @@ pub(crate) fn query_events(
         let take = limit.min(remaining);
         let mut sql = Sql::default();
         sql.push(&format!("SELECT {EVENT_COLS}{EVENT_FROM} WHERE true"));
-        filters(&mut sql, q, &owners);
+        filters(&mut sql, q, &owners, &keys);
         if let Some(cur) = after {
             sql.push(&format!(" AND ({col} {cmp} "));
             sql.bind(cur.sort_key_ms, "int8");
@@ -347,21 +449,7 @@ pub(crate) fn distinct_values(
             owners_clause(&mut sql, "v.owner", &owners);
             sql.push(" ORDER BY v.value LIMIT ");
         } else {
-            let roles = [
-                IdRole::Epc,
-                IdRole::Parent,
-                IdRole::Child,
-                IdRole::Input,
-                IdRole::Output,
-            ];
-            let roles: Vec<i16> = roles.iter().map(|r| *r as u8 as i16).collect();
-            sql.push("SELECT DISTINCT x.id FROM zl_event_ids x WHERE x.id > ");
-            sql.bind(after.clone(), "text");
-            sql.push(" AND x.role = ANY(");
-            sql.bind(roles, "int2[]");
-            sql.push(")");
-            owners_clause(&mut sql, "x.owner", &owners);
-            sql.push(" ORDER BY x.id LIMIT ");
+            return epc_values(c, &owners, &after, limit);
         }
         sql.bind(limit as i64, "int8");
         let Conn { client, stmts, .. } = c;
@@ -381,15 +469,79 @@ pub(crate) fn events_touching(
     }
     s.read(|c| {
         let owners = s.scope_owners(c, scope)?;
+        // Every role of each identifier: the EPC roles under KIND_EPC, the others under
+        // KIND_CLASS.
+        let mut ranges = Vec::with_capacity(ids.len() * 2);
+        for id in ids {
+            let k = compact(id);
+            ranges.push(exact(KIND_EPC, &k));
+            ranges.push(exact(KIND_CLASS, &k));
+        }
+        let need = Need {
+            ranges,
+            tags: Some((0..TAG_LINK).collect()),
+        };
+        let Some(keys) = resolve(c, std::slice::from_ref(&need), &owners)? else {
+            return Ok(Vec::new());
+        };
         let mut sql = Sql::default();
-        sql.push(&format!(
-            "SELECT {EVENT_COLS}{EVENT_FROM} WHERE (e.owner, e.seq) IN \
-             (SELECT x.owner, x.seq FROM zl_event_ids x WHERE x.id = ANY("
-        ));
-        sql.bind(ids.to_vec(), "text[]");
-        sql.push("))");
+        sql.push(&format!("SELECT {EVENT_COLS}{EVENT_FROM} WHERE e.refs && "));
+        sql.bind(keys.into_iter().next().unwrap_or_default(), "int8[]");
         owners_clause(&mut sql, "e.owner", &owners);
         sql.push(" ORDER BY e.seq");
         run_events(s, c, &sql)
     })
+}
+
+/// The EPC vocabulary: distinct identifiers interned under [`KIND_EPC`], in the bytewise order
+/// of the original text. Stored texts are compacted, which keeps the order only inside each of
+/// three groups (`\x01…`: canonical identifiers; `\x02…`: texts starting with a byte <= 2;
+/// the rest), so each group is read in order after `after` and the three are merged.
+fn epc_values(
+    c: &mut Conn,
+    owners: &Option<Vec<i32>>,
+    after: &str,
+    limit: usize,
+) -> Result<Vec<String>, StoreError> {
+    let dl = "https://id.gs1.org/";
+    let max = "\u{10FFFF}\u{10FFFF}".to_string();
+    // [inclusive lower bound, exclusive upper bound) of stored texts, one per group that can
+    // hold values after `after` (the value equal to `after` is dropped below).
+    let mut groups: Vec<(String, String)> = Vec::new();
+    if after.starts_with(dl) {
+        groups.push((compact(after), "\u{2}".into()));
+    } else if after < dl {
+        groups.push(("\u{1}".into(), "\u{2}".into()));
+    }
+    if after.as_bytes().first().is_none_or(|b| *b <= 2) {
+        groups.push((format!("\u{2}{after}"), "\u{3}".into()));
+        groups.push(("\u{3}".into(), max));
+    } else {
+        groups.push((after.to_string(), max));
+    }
+    let mut sql = String::from(
+        "SELECT DISTINCT z.id FROM zl_ids z WHERE z.kind = 0 AND z.id >= $1 COLLATE \"C\" \
+         AND z.id < $2 COLLATE \"C\"",
+    );
+    if owners.is_some() {
+        sql.push_str(" AND z.owner = ANY($4::int4[])");
+    }
+    sql.push_str(" ORDER BY z.id LIMIT $3");
+    let Conn { client, stmts, .. } = c;
+    let st = stmts.get(client, &sql)?;
+    let mut out: Vec<String> = Vec::new();
+    let lim = limit as i64 + 1;
+    for (lo, hi) in &groups {
+        let rows = match owners {
+            None => client.query(&st, &[lo, hi, &lim]),
+            Some(o) => client.query(&st, &[lo, hi, &lim, o]),
+        }
+        .map_err(pg)?;
+        out.extend(rows.iter().map(|r| expand(r.get::<_, &str>(0))));
+    }
+    out.retain(|v| v.as_str() > after);
+    out.sort();
+    out.dedup();
+    out.truncate(limit);
+    Ok(out)
 }
