@@ -5,15 +5,23 @@
 //! |---|---|---|---|
 //! | `sampling.targets` | target id | the regulator that wrote it | a register row (`draw::Target`) |
 //! | `sampling.inspectors` | inspector id | the regulator | a register row (`draw::Inspector`) |
-//! | `sampling.tasks` | draw id | the regulator | rules, seed commitment, beacon, the published commitment |
-//! | `sampling.snapshots` | `{draw}/targets/{n}`, `{draw}/inspectors/{n}`, `{draw}/selections/{n}` | the regulator | chunks of the population snapshot and of the draw |
-//! | `sampling.draws` | draw id | the regulator | the proof and the number of selection chunks |
+//! | `sampling.tasks` | draw id | none (public from the commitment on) | rules, seed commitment, beacon, the published commitment |
+//! | `sampling.snapshots` | `{draw}/targets/{n}`, `{draw}/inspectors/{n}` | the regulator until the draw runs, then none (public) | chunks of the population snapshot |
+//! | `sampling.snapshots` | `{draw}/selections/{n}` | none (public) | chunks of the draw |
+//! | `sampling.draws` | draw id | none (public) | the proof and the number of selection chunks |
 //! | `sampling.results` | inspection id | the regulator until published, then none (public) | an inspection record |
 //! | `sampling.switching` | SHA-256 of (org, product, supplier) | the caller's organisation | the switching state |
 //!
 //! Roles: registers, draws and results are written by regulators only (`admin` may read); plans,
 //! OC curves and statistics are open to every valid key; public keys see only published results
-//! (the store's [`Scope::Public`] sees only records without owner). Register imports are upserts
+//! (the store's [`Scope::Public`] sees only records without owner).
+//!
+//! "One public" for draws: the commitment (task, rules, snapshot hashes, seed commitment, beacon)
+//! is public as soon as it is made; the draw, its proof, the revealed randomness and the population
+//! snapshot become public when the draw runs, so that anyone can re-derive it
+//! (`GET /api/draws/{id}/material` is the input of `zhiliang draw verify`). Regulators and admins
+//! see everything at every stage (the snapshot before the run, the live registers beside it);
+//! enterprise keys see what the public sees plus which selections concern their own organisation. Register imports are upserts
 //! by id, one record per row, and not atomic across rows (a retry of the same import is safe).
 
 use std::collections::{BTreeMap, HashSet};
@@ -103,8 +111,9 @@ pub fn router() -> Router<AppState> {
             "/api/sampling/inspectors",
             get(list_inspectors).post(import_inspectors),
         )
-        .route("/api/draws", post(create_draw))
+        .route("/api/draws", get(list_draws).post(create_draw))
         .route("/api/draws/{id}", get(get_draw))
+        .route("/api/draws/{id}/material", get(draw_material))
         .route("/api/draws/{id}/run", post(run_draw))
         .route("/api/draws/{id}/verify", get(verify_draw))
         .route(
@@ -132,6 +141,8 @@ fn require(p: &Principal, allowed: &[Role], what: &str) -> Result<(), ApiError> 
 
 const WRITERS: &[Role] = &[Role::Regulator];
 const READERS: &[Role] = &[Role::Regulator, Role::Admin];
+/// Everything published about draws: every role.
+const DRAW_PUBLIC: &[Role] = &[Role::Regulator, Role::Admin, Role::Enterprise, Role::Public];
 
 /// A plan/statistics error in a query parameter.
 fn query_err(e: PlanError) -> ApiError {
@@ -466,7 +477,7 @@ fn paging(
 }
 
 /// One page of the records of `collection` visible in `scope` that pass `keep`, as a JSON array
-/// of their bodies (through `show`), with `Link: rel="next"` when more may follow.
+/// of their bodies, with `Link: rel="next"` when more may follow.
 async fn list_page(
     state: &AppState,
     scope: Scope,
@@ -474,6 +485,19 @@ async fn list_page(
     resource: &str,
     page: Paging,
     keep: impl Fn(&Record) -> bool + Send + 'static,
+) -> Result<Response, ApiError> {
+    list_page_with(state, scope, collection, resource, page, keep, |b| b).await
+}
+
+/// [`list_page`] with each body shown through `show`.
+async fn list_page_with(
+    state: &AppState,
+    scope: Scope,
+    collection: &'static str,
+    resource: &str,
+    page: Paging,
+    keep: impl Fn(&Record) -> bool + Send + 'static,
+    show: impl Fn(Value) -> Value,
 ) -> Result<Response, ApiError> {
     let secret = blocking(state, |s| s.server_secret()).await?;
     let now = state.now_ms();
@@ -530,7 +554,7 @@ async fn list_page(
         }
     })
     .await?;
-    let body: Vec<Value> = items.into_iter().map(|r| r.body).collect();
+    let body: Vec<Value> = items.into_iter().map(|r| show(r.body)).collect();
     let mut resp = axum::Json(body).into_response();
     if let Some(a) = next_after {
         let t = token::sign(&secret, &binding, json!({ "a": a }), now);
@@ -601,12 +625,15 @@ fn register<T: DeserializeOwned>(
 // ----- chunked snapshots -----
 
 /// Store `items` as chunk records `{prefix}/{n:06}` of about `CHUNK_BYTES` each; returns the count.
+/// `owner` None makes them public. With `overwrite` an existing chunk is replaced (for content
+/// that is a deterministic function of the inputs, so that a retried run after a crash succeeds).
 fn put_chunks<T: Serialize>(
     s: &dyn Store,
     prefix: &str,
     items: &[T],
-    owner: &OrgId,
+    owner: Option<&OrgId>,
     now: i64,
+    overwrite: bool,
 ) -> Result<u64, StoreError> {
     let mut n = 0u64;
     let mut buf: Vec<Value> = Vec::new();
@@ -616,11 +643,11 @@ fn put_chunks<T: Serialize>(
             NewRecord {
                 collection: SNAPSHOTS.into(),
                 id: format!("{prefix}/{:06}", *n),
-                owner: Some(owner.clone()),
+                owner: owner.cloned(),
                 updated_ms: now,
                 body: Value::Array(std::mem::take(buf)),
             },
-            Some(0),
+            if overwrite { None } else { Some(0) },
         )?;
         *n += 1;
         Ok(())
@@ -1486,13 +1513,22 @@ async fn create_draw(
             Ok(c) => c,
             Err(e) => return Ok(Err(draw_err(e))),
         };
-        let tc = put_chunks(s, &format!("{id}/targets"), &task.targets, &owner, now)?;
+        // The snapshot stays the regulator's until the draw runs (then it is published).
+        let tc = put_chunks(
+            s,
+            &format!("{id}/targets"),
+            &task.targets,
+            Some(&owner),
+            now,
+            false,
+        )?;
         let ic = put_chunks(
             s,
             &format!("{id}/inspectors"),
             &task.inspectors,
-            &owner,
+            Some(&owner),
             now,
+            false,
         )?;
         let body = json!({
             "id": id,
@@ -1509,11 +1545,12 @@ async fn create_draw(
                 "inspectors_chunks": ic,
             },
         });
+        // The commitment is public from now on (before the randomness exists).
         s.put_record(
             NewRecord {
                 collection: TASKS.into(),
                 id: id.clone(),
-                owner: Some(owner.clone()),
+                owner: None,
                 updated_ms: now,
                 body: body.clone(),
             },
@@ -1534,7 +1571,7 @@ async fn create_draw(
 fn task_view(body: &Value, drawn: Option<&Draw>) -> Value {
     json!({
         "id": body["id"],
-        "status": if drawn.is_some() { "drawn" } else { "committed" },
+        "status": if drawn.is_some() || body.get("drawn_ms").is_some() { "drawn" } else { "committed" },
         "created_ms": body["created_ms"],
         "rules": body["rules"],
         "seed_commitment": body["seed_commitment"],
@@ -1562,7 +1599,6 @@ async fn run_draw(
     let o = Obj::new(&v, "", &["seed", "beacon"])?;
     let seed = o.str("seed")?;
     let beacon: BeaconValue = o.typed("beacon")?;
-    let owner = p.org.clone();
     let now = state.now_ms();
     let out = blocking(&state, move |s| {
         let Some(st) = load_task(s, &Scope::All, &id)? else {
@@ -1577,12 +1613,41 @@ async fn run_draw(
             Ok(d) => d,
             Err(e) => return Ok(Err(draw_err(e))),
         };
-        let n = put_chunks(s, &format!("{id}/selections"), &d.selections, &owner, now)?;
+        // Publish: the population snapshot, then the selections, the task record, and last the
+        // draw record (the commit point: a crash before it leaves a task that can be run again).
+        for (part, count) in [
+            ("targets", &st.body["snapshot"]["targets_chunks"]),
+            ("inspectors", &st.body["snapshot"]["inspectors_chunks"]),
+        ] {
+            for n in 0..count.as_u64().unwrap_or(0) {
+                publish_record(s, SNAPSHOTS, &format!("{id}/{part}/{n:06}"), now)?;
+            }
+        }
+        let n = put_chunks(
+            s,
+            &format!("{id}/selections"),
+            &d.selections,
+            None,
+            now,
+            true,
+        )?;
+        let mut task_body = st.body.clone();
+        task_body["drawn_ms"] = json!(now);
+        s.put_record(
+            NewRecord {
+                collection: TASKS.into(),
+                id: id.clone(),
+                owner: None,
+                updated_ms: now,
+                body: task_body.clone(),
+            },
+            None,
+        )?;
         s.put_record(
             NewRecord {
                 collection: DRAWS.into(),
                 id: id.clone(),
-                owner: Some(owner),
+                owner: None,
                 updated_ms: now,
                 body: json!({
                     "task_id": id,
@@ -1594,7 +1659,116 @@ async fn run_draw(
             },
             Some(0),
         )?;
-        Ok(Ok(task_view(&st.body, Some(&d))))
+        Ok(Ok(task_view(&task_body, Some(&d))))
+    })
+    .await??;
+    Ok(axum::Json(out).into_response())
+}
+
+/// Re-store a record without owner (published), keeping its body.
+fn publish_record(s: &dyn Store, collection: &str, id: &str, now: i64) -> Result<(), StoreError> {
+    let rec = s
+        .get_record(&Scope::All, collection, id)?
+        .ok_or_else(|| internal(format!("{collection} {id} is missing")))?;
+    if rec.owner.is_none() {
+        return Ok(());
+    }
+    s.put_record(
+        NewRecord {
+            collection: collection.into(),
+            id: id.into(),
+            owner: None,
+            updated_ms: now,
+            body: rec.body,
+        },
+        Some(rec.version),
+    )?;
+    Ok(())
+}
+
+/// For an enterprise key: the selections whose target belongs to its own organisation
+/// (looked up in the published population snapshot).
+fn selections_of_org(
+    s: &dyn Store,
+    scope: &Scope,
+    task_body: &Value,
+    d: &Draw,
+    org: &OrgId,
+) -> Result<Vec<Selection>, StoreError> {
+    let targets: Vec<Target> = get_chunks(
+        s,
+        scope,
+        &format!("{}/targets", d.task_id),
+        task_body["snapshot"]["targets_chunks"]
+            .as_u64()
+            .unwrap_or(0),
+    )?;
+    let mine: HashSet<&str> = targets
+        .iter()
+        .filter(|t| t.organisation == org.as_str())
+        .map(|t| t.id.as_str())
+        .collect();
+    Ok(d.selections
+        .iter()
+        .filter(|x| mine.contains(x.target_id.as_str()))
+        .cloned()
+        .collect())
+}
+
+async fn list_draws(
+    State(state): State<AppState>,
+    p: Principal,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    require(&p, DRAW_PUBLIC, "read draws")?;
+    let (page, _) = paging(&state, raw.as_deref(), &[])?;
+    list_page_with(
+        &state,
+        p.scope(),
+        TASKS,
+        "/api/draws",
+        page,
+        |_| true,
+        |b| {
+            let mut v = task_view(&b, None);
+            if let Some(m) = v.as_object_mut() {
+                m.remove("draw");
+            }
+            v
+        },
+    )
+    .await
+}
+
+/// Everything needed to re-derive a draw offline: `task` (the population snapshot, rules, seed
+/// commitment and beacon: `zhiliang draw verify --task`), `commitment` (as published before the
+/// draw: `--commitment`) and `draw` (selections and proof, which carries the revealed randomness).
+async fn draw_material(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    require(&p, DRAW_PUBLIC, "read draws")?;
+    let scope = p.scope();
+    let reader = READERS.contains(&p.role);
+    let out = blocking(&state, move |s| {
+        if s.get_record(&scope, TASKS, &id)?.is_none() {
+            return Ok(Err(no_draw(&id)));
+        }
+        let d = load_draw(s, &scope, &id)?;
+        if d.is_none() && !reader {
+            return Ok(Err(ApiError::NoSuchResource(format!(
+                "draw {id:?} has not been run: its population snapshot is published with the draw"
+            ))));
+        }
+        let Some(st) = load_task(s, &scope, &id)? else {
+            return Ok(Err(no_draw(&id)));
+        };
+        Ok(Ok(json!({
+            "task": st.task,
+            "commitment": st.commitment,
+            "draw": d,
+        })))
     })
     .await??;
     Ok(axum::Json(out).into_response())
@@ -1605,14 +1779,23 @@ async fn get_draw(
     p: Principal,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    require(&p, READERS, "read draws")?;
+    require(&p, DRAW_PUBLIC, "read draws")?;
     let scope = p.scope();
+    let enterprise = (p.role == Role::Enterprise).then(|| p.org.clone());
     let out = blocking(&state, move |s| {
         let Some(rec) = s.get_record(&scope, TASKS, &id)? else {
             return Ok(None);
         };
         let d = load_draw(s, &scope, &id)?;
-        Ok(Some(task_view(&rec.body, d.as_ref())))
+        let mut v = task_view(&rec.body, d.as_ref());
+        if let Some(org) = enterprise {
+            let mine = match &d {
+                Some(d) => Some(selections_of_org(s, &scope, &rec.body, d, &org)?),
+                None => None,
+            };
+            v["selections_concerning_you"] = json!(mine);
+        }
+        Ok(Some(v))
     })
     .await?;
     out.map(|v| axum::Json(v).into_response())
@@ -1624,28 +1807,21 @@ async fn verify_draw(
     p: Principal,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    require(&p, READERS, "verify draws")?;
+    require(&p, DRAW_PUBLIC, "verify draws")?;
     let scope = p.scope();
+    let reader = READERS.contains(&p.role);
     let out = blocking(&state, move |s| {
-        let Some(st) = load_task(s, &scope, &id)? else {
+        if s.get_record(&scope, TASKS, &id)?.is_none() {
             return Ok(Err(no_draw(&id)));
-        };
+        }
         let Some(d) = load_draw(s, &scope, &id)? else {
             return Ok(Err(ApiError::NoSuchResource(format!(
                 "draw {id:?} has not been run: nothing to verify"
             ))));
         };
-        // The registers as they are now, beside the committed snapshot (informational: registers
-        // may change after a draw; the draw is checked against its snapshot).
-        let now_targets: Vec<Target> = register(s, &scope, TARGETS, POPULATION_TARGETS_MAX)?;
-        let now_inspectors: Vec<Inspector> =
-            register(s, &scope, INSPECTORS, POPULATION_INSPECTORS_MAX)?;
-        let current = json!({
-            "targets_hash": hex::encode(draw::targets_hash(&now_targets)),
-            "inspectors_hash": hex::encode(draw::inspectors_hash(&now_inspectors)),
-        });
-        let unchanged = current["targets_hash"] == json!(st.commitment.targets_hash)
-            && current["inspectors_hash"] == json!(st.commitment.inspectors_hash);
+        let Some(st) = load_task(s, &scope, &id)? else {
+            return Ok(Err(no_draw(&id)));
+        };
         let published = Published {
             commitment: st.commitment.clone(),
             task: st.task,
@@ -1655,18 +1831,33 @@ async fn verify_draw(
             Ok(()) => Vec::new(),
             Err(diffs) => diffs,
         };
-        Ok(Ok(json!({
+        let mut out = json!({
             "id": id,
             "result": if diffs.is_empty() { "OK" } else { "DIFFERS" },
             "ok": diffs.is_empty(),
             "differences": diffs,
             "commitment": st.commitment.commitment,
-            "current_registers": {
-                "targets_hash": current["targets_hash"],
-                "inspectors_hash": current["inspectors_hash"],
-                "same_as_committed": unchanged,
-            },
-        })))
+        });
+        if !reader {
+            return Ok(Ok(out));
+        }
+        // The registers as they are now, beside the committed snapshot (informational: registers
+        // may change after a draw; the draw is checked against its snapshot).
+        let now_targets: Vec<Target> = register(s, &scope, TARGETS, POPULATION_TARGETS_MAX)?;
+        let now_inspectors: Vec<Inspector> =
+            register(s, &scope, INSPECTORS, POPULATION_INSPECTORS_MAX)?;
+        let current = json!({
+            "targets_hash": hex::encode(draw::targets_hash(&now_targets)),
+            "inspectors_hash": hex::encode(draw::inspectors_hash(&now_inspectors)),
+        });
+        let unchanged = current["targets_hash"] == json!(published.commitment.targets_hash)
+            && current["inspectors_hash"] == json!(published.commitment.inspectors_hash);
+        out["current_registers"] = json!({
+            "targets_hash": current["targets_hash"],
+            "inspectors_hash": current["inspectors_hash"],
+            "same_as_committed": unchanged,
+        });
+        Ok(Ok(out))
     })
     .await??;
     Ok(axum::Json(out).into_response())
@@ -2185,9 +2376,17 @@ const DOCS: &[Doc] = &[
         success: 200,
     },
     Doc {
+        method: "get",
+        path: "/api/draws",
+        summary: "Draw tasks, public from their commitment on (every role): id, status, rules, snapshot hashes, seed commitment, beacon, commitment; paged",
+        query: &[],
+        body: None,
+        success: 200,
+    },
+    Doc {
         method: "post",
         path: "/api/draws",
-        summary: "Create a draw task (regulator): snapshots the registers and returns the commitment to publish",
+        summary: "Create a draw task (regulator): snapshots the registers and publishes the commitment (visible to every key at once)",
         query: &[],
         body: Some(
             "{id, rules: {filter?, ratio_ppm: {class: ppm}, inspectors_per_target, workload_cap, region_rule: any|same_region|other_region, require_qualification}, seed_commitment: hex SHA-256 of the secret seed, beacon: {kind: drand, chain_hash, round} | {kind: rfc3797, description}}",
@@ -2197,7 +2396,7 @@ const DOCS: &[Doc] = &[
     Doc {
         method: "get",
         path: "/api/draws/{id}",
-        summary: "A draw task: rules, population snapshot hashes, commitment, and the draw with its proof once run",
+        summary: "A draw task (every role): rules, population snapshot hashes, commitment, and the draw with its proof once run; enterprise keys also get selections_concerning_you",
         query: &[],
         body: None,
         success: 200,
@@ -2215,7 +2414,15 @@ const DOCS: &[Doc] = &[
     Doc {
         method: "get",
         path: "/api/draws/{id}/verify",
-        summary: "Re-derive the draw from the published commitment, snapshot and randomness: ok, or every difference",
+        summary: "Re-derive the draw from the published commitment, snapshot and randomness (every role): ok, or every difference; regulators also see whether the live registers still equal the snapshot",
+        query: &[],
+        body: None,
+        success: 200,
+    },
+    Doc {
+        method: "get",
+        path: "/api/draws/{id}/material",
+        summary: "Verification material {task, commitment, draw} for `zhiliang draw verify` (every role once the draw has run; regulators and admins also before, with draw null)",
         query: &[],
         body: None,
         success: 200,
@@ -2296,7 +2503,10 @@ pub fn openapi_paths(paths: &mut Map<String, Value>) {
         let paged = d.method == "get"
             && matches!(
                 d.path,
-                "/api/sampling/targets" | "/api/sampling/inspectors" | "/api/inspections"
+                "/api/sampling/targets"
+                    | "/api/sampling/inspectors"
+                    | "/api/inspections"
+                    | "/api/draws"
             );
         if paged {
             parameters.push(json!({ "name": "perPage", "in": "query", "required": false, "schema": { "type": "string" } }));

@@ -829,11 +829,12 @@ async fn draw_commit_run_verify_cycle_and_tampering() {
     let g = h.get("/api/draws/2026-food-1", reg).await;
     assert_eq!(g.status, StatusCode::OK);
     assert_eq!(g.json()["draw"], drawn["draw"]);
+    // Enterprises read the published draw (who sees what: `draw_publication_who_sees_what`).
     assert_eq!(
         h.get("/api/draws/2026-food-1", Some(&h.keys.a))
             .await
             .status,
-        StatusCode::FORBIDDEN
+        StatusCode::OK
     );
     assert_eq!(
         h.get("/api/draws/2026-food-1", Some(&h.keys.admin))
@@ -1311,5 +1312,196 @@ async fn every_documented_sampling_route_exists_and_needs_a_key() {
             n += 1;
         }
     }
-    assert_eq!(n, 18, "documented operations");
+    assert_eq!(n, 20, "documented operations");
+}
+
+/// "Double random, one public": the commitment is readable by every key as soon as it is made,
+/// the draw with its verification material once it has run; anyone can then re-derive the draw
+/// offline from what was published (the commitment fetched before the run, the material after it)
+/// with the pure crate's `verify`. Regulators see the snapshot before the run and the live
+/// registers beside it; enterprise keys see what the public sees plus the selections of their
+/// own organisation (checked against a naive filter of the snapshot here).
+#[tokio::test]
+async fn draw_publication_who_sees_what() {
+    let h = Harness::new();
+    let reg = Some(h.keys.regulator.as_str());
+    let admin = Some(h.keys.admin.as_str());
+    let public = Some(h.keys.public.as_str());
+    let ent_a = Some(h.keys.a.as_str());
+    let ent_b = Some(h.keys.b.as_str());
+    // Targets of orgA, orgB and others (the enterprise keys belong to orgA and orgB).
+    let (_, mut targets) = targets_csv(40);
+    for (i, t) in targets.iter_mut().enumerate() {
+        t.organisation = ["orgA", "orgB", "org2", "org3"][i % 4].to_string();
+    }
+    let inspectors = inspectors_json(12);
+    for (uri, rows) in [
+        ("/api/sampling/targets", json!(targets)),
+        ("/api/sampling/inspectors", json!(inspectors)),
+    ] {
+        let r = post_json(&h, uri, reg, &rows).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    }
+    let d = drand();
+    let seed = "a1b2".repeat(16);
+    let task = json!({
+        "id": "2026-pub-1",
+        "rules": {
+            "ratio_ppm": {"A": 500_000, "B": 500_000, "C": 1_000_000},
+            "inspectors_per_target": 2,
+            "workload_cap": 10,
+            "region_rule": "any",
+            "require_qualification": true
+        },
+        "seed_commitment": sampling::draw::seed_commitment(&seed).unwrap(),
+        "beacon": {"kind": "drand", "chain_hash": d["chain_hash"], "round": 1}
+    });
+    let r = post_json(&h, "/api/draws", reg, &task).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let committed = r.json();
+
+    // Committed: every role reads the commitment, the same one the regulator got.
+    for key in [reg, admin, public, ent_a, ent_b] {
+        let g = h.get("/api/draws/2026-pub-1", key).await;
+        assert_eq!(g.status, StatusCode::OK, "{key:?}: {}", g.text());
+        let v = g.json();
+        assert_eq!(v["status"], "committed");
+        assert_eq!(v["commitment"], committed["commitment"]);
+        assert_eq!(v["seed_commitment"], task["seed_commitment"]);
+        assert_eq!(v["draw"], Value::Null);
+        let list = h.get("/api/draws", key).await;
+        assert_eq!(list.status, StatusCode::OK);
+        let list = list.json();
+        assert_eq!(list.as_array().unwrap().len(), 1, "{key:?}");
+        assert_eq!(list[0]["id"], "2026-pub-1");
+        assert_eq!(list[0]["commitment"], committed["commitment"]);
+    }
+    // Nothing of the secret seed is shown anywhere before the run.
+    let shown = h.get("/api/draws/2026-pub-1", public).await.text();
+    assert!(!shown.contains(&seed));
+    // The population snapshot: regulators and admins before the run, nobody else.
+    for key in [reg, admin] {
+        let m = h.get("/api/draws/2026-pub-1/material", key).await;
+        assert_eq!(m.status, StatusCode::OK, "{}", m.text());
+        let m = m.json();
+        assert_eq!(m["draw"], Value::Null);
+        assert_eq!(m["task"]["targets"].as_array().unwrap().len(), 40);
+        assert_eq!(m["commitment"], committed["commitment"]);
+    }
+    for key in [public, ent_a] {
+        let m = h.get("/api/draws/2026-pub-1/material", key).await;
+        assert_eq!(m.status, StatusCode::NOT_FOUND, "{}", m.text());
+        assert!(!m.text().contains("T001"));
+        assert_eq!(
+            h.get("/api/draws/2026-pub-1/verify", key).await.status,
+            StatusCode::NOT_FOUND
+        );
+    }
+    // Registers themselves stay with regulators; public and enterprise keys may not run draws.
+    for key in [public, ent_a] {
+        assert_eq!(
+            h.get("/api/sampling/targets", key).await.status,
+            StatusCode::FORBIDDEN
+        );
+    }
+    let beacon = json!({"kind": "drand", "round": 1, "signature": d["round1_signature"]});
+    let run = json!({"seed": seed, "beacon": beacon});
+    for key in [public, ent_a] {
+        assert_eq!(
+            post_json(&h, "/api/draws/2026-pub-1/run", key, &run)
+                .await
+                .status,
+            StatusCode::FORBIDDEN
+        );
+    }
+    let drawn = post_json(&h, "/api/draws/2026-pub-1/run", reg, &run).await;
+    assert_eq!(drawn.status, StatusCode::OK, "{}", drawn.text());
+    let drawn = drawn.json();
+
+    // Drawn: every role reads the same draw with its proof (randomness revealed).
+    for key in [reg, admin, public, ent_a, ent_b] {
+        let v = h.get("/api/draws/2026-pub-1", key).await.json();
+        assert_eq!(v["status"], "drawn", "{key:?}");
+        assert_eq!(v["draw"], drawn["draw"], "{key:?}");
+        assert_eq!(v["draw"]["proof"]["randomness"]["seed"], json!(seed));
+    }
+    // The public verifies offline: commitment as fetched before the run, material after it.
+    let m = h.get("/api/draws/2026-pub-1/material", public).await;
+    assert_eq!(m.status, StatusCode::OK, "{}", m.text());
+    let m = m.json();
+    let d_pub: sampling::draw::Draw = serde_json::from_value(m["draw"].clone()).unwrap();
+    let t_pub: sampling::draw::DrawTask = serde_json::from_value(m["task"].clone()).unwrap();
+    let c_before: sampling::draw::Commitment =
+        serde_json::from_value(committed["commitment"].clone()).unwrap();
+    let published = sampling::draw::Published {
+        commitment: c_before.clone(),
+        task: t_pub.clone(),
+        randomness: d_pub.proof.randomness.clone(),
+    };
+    assert_eq!(sampling::draw::verify(&d_pub, &published), Ok(()));
+    // ... and the published snapshot is the registers as imported (order aside).
+    assert_eq!(
+        hex::encode(sampling::draw::targets_hash(&t_pub.targets)),
+        hex::encode(sampling::draw::targets_hash(&targets))
+    );
+    // A tampered copy of the material does not verify against the pre-run commitment.
+    let mut t_bad = t_pub.clone();
+    t_bad.targets.retain(|t| t.id != "T000");
+    let bad = sampling::draw::Published {
+        commitment: c_before,
+        task: t_bad,
+        randomness: d_pub.proof.randomness.clone(),
+    };
+    assert!(sampling::draw::verify(&d_pub, &bad).is_err());
+    // Server-side verification for every role; only readers get the live registers beside it.
+    for key in [reg, admin, public, ent_a] {
+        let v = h.get("/api/draws/2026-pub-1/verify", key).await.json();
+        assert_eq!(v["result"], "OK", "{key:?}: {v}");
+        assert_eq!(
+            v.get("current_registers").is_some(),
+            key == reg || key == admin,
+            "{key:?}"
+        );
+    }
+    // Enterprises: exactly the selections whose target is their own organisation's.
+    let org_of: HashMap<&str, &str> = targets
+        .iter()
+        .map(|t| (t.id.as_str(), t.organisation.as_str()))
+        .collect();
+    for (key, org) in [(ent_a, "orgA"), (ent_b, "orgB")] {
+        let v = h.get("/api/draws/2026-pub-1", key).await.json();
+        let want: Vec<&Value> = drawn["draw"]["selections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| org_of[s["target_id"].as_str().unwrap()] == org)
+            .collect();
+        assert!(!want.is_empty());
+        let got: Vec<&Value> = v["selections_concerning_you"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .collect();
+        assert_eq!(got, want, "{org}");
+    }
+    for key in [reg, public] {
+        let v = h.get("/api/draws/2026-pub-1", key).await.json();
+        assert!(v.get("selections_concerning_you").is_none());
+    }
+    // No key: 401, as everywhere under /api.
+    for uri in [
+        "/api/draws",
+        "/api/draws/2026-pub-1",
+        "/api/draws/2026-pub-1/material",
+        "/api/draws/2026-pub-1/verify",
+    ] {
+        assert_eq!(h.get(uri, None).await.status, StatusCode::UNAUTHORIZED);
+    }
+    // Unknown draws are 404 for everyone.
+    for key in [reg, public] {
+        assert_eq!(
+            h.get("/api/draws/nope/material", key).await.status,
+            StatusCode::NOT_FOUND
+        );
+    }
 }
