@@ -876,6 +876,162 @@ async fn effectiveness_reports_are_epcis_events_in_the_holders_scope_and_lower_h
     assert_eq!(t["objects"][0]["last_disposition"], "destroyed");
 }
 
+/// A local webhook listener: answers every request with `status`, and hands each request's
+/// head and body to the test.
+fn listener(status: u16) -> (String, std::sync::mpsc::Receiver<(String, Vec<u8>)>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", l.local_addr().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for conn in l.incoming() {
+            let Ok(mut conn) = conn else { return };
+            let mut r = BufReader::new(conn.try_clone().unwrap());
+            let mut head = String::new();
+            let mut len = 0usize;
+            loop {
+                let mut line = String::new();
+                if r.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap();
+                }
+                head.push_str(&line);
+            }
+            let mut body = vec![0; len];
+            r.read_exact(&mut body).unwrap();
+            let _ = conn.write_all(
+                format!("HTTP/1.1 {status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                    .as_bytes(),
+            );
+            if tx.send((head, body)).is_err() {
+                return;
+            }
+        }
+    });
+    (url, rx)
+}
+
+#[tokio::test]
+async fn the_delivery_worker_posts_signed_webhooks_backs_off_and_stops_cleanly() {
+    use std::sync::Arc;
+    use std::time::Duration;
+    use zhiliang_http::api::recall::{
+        HttpWebhookSender, WorkerConfig, next_attempt_ms, run_delivery_worker,
+    };
+    let h = Harness::new();
+    chain(&h).await;
+    let (ok_url, ok_rx) = listener(204);
+    let (bad_url, bad_rx) = listener(503);
+    for (key, org, url) in [(&h.keys.b, "orgB", &ok_url), (&h.keys.a, "orgA", &bad_url)] {
+        let body =
+            json!([{ "id": org, "webhook_url": url, "webhook_secret": format!("{org}-secret") }]);
+        let r = post_json(&h, "/api/masterdata/organisations", Some(key), &body).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    }
+    let r = post_json(
+        &h,
+        "/api/recalls",
+        Some(&h.keys.regulator),
+        &recall_body("orgA"),
+    )
+    .await;
+    let id = r.json()["id"].as_str().unwrap().to_string();
+
+    // A fixed clock: orgA's failed entry must not be retried before its backoff ends.
+    let now = 1_000_000;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let worker = tokio::spawn(run_delivery_worker(
+        h.store.clone(),
+        Arc::new(HttpWebhookSender::default()),
+        Arc::new(move || now),
+        WorkerConfig {
+            interval: Duration::from_millis(20),
+            backoff_max: Duration::from_millis(100),
+        },
+        stop_rx,
+    ));
+    let got = tokio::task::spawn_blocking(move || {
+        let ok = ok_rx.recv_timeout(Duration::from_secs(20)).unwrap();
+        let bad = bad_rx.recv_timeout(Duration::from_secs(20)).unwrap();
+        // Several rounds pass; neither is posted again (sent; backing off).
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(
+            ok_rx.try_recv().is_err(),
+            "a sent notification was sent again"
+        );
+        assert!(
+            bad_rx.try_recv().is_err(),
+            "a failed one was retried before its backoff"
+        );
+        (ok, bad)
+    })
+    .await
+    .unwrap();
+    stop_tx.send(true).unwrap();
+    let summary = tokio::time::timeout(Duration::from_secs(20), worker)
+        .await
+        .expect("the worker stops when told")
+        .unwrap();
+    assert!(summary.rounds >= 2, "{summary:?}");
+    assert_eq!((summary.sent, summary.failed), (1, 1), "{summary:?}");
+
+    // The request is signed with the holder's secret over the exact body.
+    let (head, body) = got.0;
+    assert!(head.starts_with("POST /hook HTTP/1.1\r\n"), "{head}");
+    let sig = head
+        .lines()
+        .find_map(|l| l.strip_prefix("X-Zhiliang-Signature: "))
+        .unwrap();
+    let mut mac = Hmac::<Sha256>::new_from_slice(b"orgB-secret").unwrap();
+    mac.update(&body);
+    assert_eq!(
+        sig,
+        format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+    );
+    let payload: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(
+        (payload["recall"].as_str(), payload["holder"].as_str()),
+        (Some(id.as_str()), Some("orgB"))
+    );
+    assert_eq!(
+        serde_json::from_slice::<Value>(&got.1.1).unwrap()["holder"],
+        "orgA"
+    );
+
+    // The outbox says what happened: orgB sent, orgA pending with its next attempt.
+    let notes = h
+        .get(
+            &format!("/api/recalls/{id}/notifications"),
+            Some(&h.keys.regulator),
+        )
+        .await
+        .json();
+    let by = |org: &str| {
+        notes
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["holder"] == org)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(by("orgB")["status"], "sent");
+    let a = by("orgA");
+    assert_eq!(
+        (a["status"].as_str(), a["attempts"].as_u64()),
+        (Some("pending"), Some(1))
+    );
+    assert_eq!(a["last_error"], "HTTP 503");
+    assert_eq!(a["next_attempt_ms"], next_attempt_ms(now, 1));
+    // The backoff doubles per failure.
+    assert_eq!(
+        next_attempt_ms(now, 2) - now,
+        2 * (next_attempt_ms(now, 1) - now)
+    );
+}
+
 #[tokio::test]
 async fn recall_input_is_validated_field_by_field() {
     let h = Harness::new();

@@ -7,6 +7,7 @@ use anyhow::Context;
 use clap::Args;
 use serde_json::Value;
 use store::{ErrorBehaviour, OrgId, Scope, Store};
+use zhiliang_http::api::recall;
 use zhiliang_http::pipeline::{self, CaptureRequest};
 use zhiliang_http::{AppState, HttpLimits, keys, system_clock_ms};
 
@@ -86,12 +87,24 @@ impl ServeArgs {
                 )?;
                 out.flush()?;
             }
-            axum::serve(listener, zhiliang_http::app(state))
+            // Recall notifications: delivered in the background until the server stops.
+            let (stop, stopped) = tokio::sync::watch::channel(false);
+            let worker = tokio::spawn(recall::run_delivery_worker(
+                state.store.clone(),
+                std::sync::Arc::new(recall::HttpWebhookSender::default()),
+                state.clock.clone(),
+                recall::WorkerConfig::default(),
+                stopped,
+            ));
+            let served = axum::serve(listener, zhiliang_http::app(state))
                 .with_graceful_shutdown(async {
                     let _ = tokio::signal::ctrl_c().await;
                 })
                 .await
-                .context("serving")
+                .context("serving");
+            let _ = stop.send(true);
+            let _ = worker.await;
+            served
         })
     }
 }

@@ -15,6 +15,7 @@
 //! entries are computed over all events (the server sends them, the caller never sees them unless
 //! it is a regulator or the holder itself).
 
+mod delivery;
 mod effectiveness;
 mod fsma;
 mod masterdata;
@@ -35,9 +36,12 @@ use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::{AppState, params};
 
+pub use delivery::{
+    HttpWebhookSender, WorkerConfig, WorkerSummary, next_wait, run_delivery_worker,
+};
 pub use effectiveness::{RECALL_BTT, recall_uri};
 pub use fsma::{CteRow, FSMA_COLUMNS, FsmaError, fsma_rows, rows_csv, rows_xlsx};
-pub use recalls::{DeliveryReport, WebhookSender, deliver_pending, sign_payload};
+pub use recalls::{DeliveryReport, WebhookSender, deliver_pending, next_attempt_ms, sign_payload};
 
 /// Largest JSON or CSV body accepted by these routes.
 pub const BODY_MAX: usize = 8 * 1024 * 1024;

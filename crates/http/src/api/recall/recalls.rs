@@ -1087,10 +1087,21 @@ pub fn sign_payload(secret: &[u8], body: &[u8]) -> String {
 
 /// Most delivery attempts per outbox entry.
 pub const ATTEMPTS_MAX: u64 = 10;
+/// Wait after the first failed attempt of an entry; doubled after each further failure.
+pub const RETRY_FIRST_MS: i64 = 30_000;
+/// Longest wait between two attempts of one entry.
+pub const RETRY_MAX_MS: i64 = 6 * 3_600_000;
+
+/// When an entry that failed `attempts` times may be tried again.
+pub fn next_attempt_ms(now_ms: i64, attempts: u64) -> i64 {
+    let shift = attempts.saturating_sub(1).min(20) as u32;
+    now_ms.saturating_add((RETRY_FIRST_MS << shift).min(RETRY_MAX_MS))
+}
 
 /// Recompute the scope of every open recall (new holders get an outbox entry), then send every
 /// pending notification whose holder has a webhook in master data; mark it `sent` on a 2xx
-/// answer, count the attempt otherwise (at most [`ATTEMPTS_MAX`]).
+/// answer, count the attempt otherwise (at most [`ATTEMPTS_MAX`]) and do not try it again
+/// before `next_attempt_ms` (exponential backoff, [`next_attempt_ms`]).
 pub fn deliver_pending(
     s: &dyn Store,
     sender: &dyn WebhookSender,
@@ -1117,6 +1128,9 @@ pub fn deliver_pending(
         for n in batch {
             if n.body["status"] != "pending"
                 || n.body["attempts"].as_u64().unwrap_or(0) >= ATTEMPTS_MAX
+                || n.body["next_attempt_ms"]
+                    .as_i64()
+                    .is_some_and(|t| t > now_ms)
             {
                 continue;
             }
@@ -1159,7 +1173,8 @@ pub fn deliver_pending(
                 ),
             ];
             let mut body = n.body.clone();
-            body["attempts"] = json!(n.body["attempts"].as_u64().unwrap_or(0) + 1);
+            let attempts = n.body["attempts"].as_u64().unwrap_or(0) + 1;
+            body["attempts"] = json!(attempts);
             match sender.send(url, &headers, &bytes) {
                 Ok(code) if (200..300).contains(&code) => {
                     body["status"] = json!("sent");
@@ -1168,10 +1183,12 @@ pub fn deliver_pending(
                 }
                 Ok(code) => {
                     body["last_error"] = json!(format!("HTTP {code}"));
+                    body["next_attempt_ms"] = json!(next_attempt_ms(now_ms, attempts));
                     report.failed += 1;
                 }
                 Err(e) => {
                     body["last_error"] = json!(e.chars().take(200).collect::<String>());
+                    body["next_attempt_ms"] = json!(next_attempt_ms(now_ms, attempts));
                     report.failed += 1;
                 }
             }
