@@ -460,11 +460,16 @@ pub fn design_plan(
         }
         _ => DESIGN_N_MAX,
     };
+    // The smallest c meeting the producer's point never decreases as n grows (for a fixed c, Pa
+    // falls with n in all three models), so each n starts from the previous n's c: the same
+    // answer as starting from 0, in linear rather than quadratic work.
+    let mut c_from = 0;
     for n in 1..=n_max {
-        let mut c = 0;
+        let mut c = c_from;
         loop {
             let pa1 = pa_single(model, n, c, producer.p)?;
             if pa1 >= producer.pa {
+                c_from = c;
                 let pa2 = pa_single(model, n, c, consumer.p)?;
                 if pa2 <= consumer.pa {
                     return Ok(DesignedPlan {

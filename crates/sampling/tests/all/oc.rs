@@ -131,6 +131,52 @@ fn plan_design_all_18_cases() {
     assert_eq!(rows.len(), 18);
 }
 
+/// The design search (which starts each n at the previous n's acceptance number) equals the plain
+/// search written here (c from 0 for every n) on a grid of risk points in all three models.
+#[test]
+fn plan_design_equals_a_plain_search() {
+    let plain = |p1: f64, pa1: f64, p2: f64, pa2: f64, model: Model| -> (u64, u64) {
+        for n in 1..=5_000u64 {
+            if let Model::Hypergeometric { lot_size } = model
+                && n > lot_size
+            {
+                break;
+            }
+            let c = (0..=n)
+                .find(|&c| oc::pa_single(model, n, c, p1).unwrap() >= pa1)
+                .unwrap();
+            if oc::pa_single(model, n, c, p2).unwrap() <= pa2 {
+                return (n, c);
+            }
+        }
+        panic!("no plan with n <= 5000");
+    };
+    let mut cases = 0;
+    for model in [
+        Model::Binomial,
+        Model::Poisson,
+        Model::Hypergeometric { lot_size: 2_000 },
+    ] {
+        for (p1, p2) in [(0.005, 0.03), (0.01, 0.04), (0.02, 0.05), (0.04, 0.12)] {
+            for (pa1, pa2) in [(0.95, 0.10), (0.99, 0.05), (0.90, 0.20)] {
+                let d = oc::design_plan(
+                    RiskPoint { p: p1, pa: pa1 },
+                    RiskPoint { p: p2, pa: pa2 },
+                    model,
+                )
+                .unwrap();
+                assert_eq!(
+                    (d.n, d.c),
+                    plain(p1, pa1, p2, pa2, model),
+                    "{model:?} {p1} {p2} {pa1} {pa2}"
+                );
+                cases += 1;
+            }
+        }
+    }
+    assert_eq!(cases, 36);
+}
+
 #[test]
 fn iso2859_4_examples_binomial_risk() {
     let rows = read("iso2859_4_examples.csv");
