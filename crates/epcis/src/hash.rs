@@ -50,6 +50,7 @@
 //! Limits: nesting deeper than [`MAX_DEPTH`] or events with more than [`MAX_NODES`] elements are
 //! refused with an error, not hashed; the identifier cache has [`ID_CACHE_SLOTS`] slots.
 
+mod fast;
 pub mod vocab;
 
 use std::borrow::Cow;
@@ -243,9 +244,14 @@ struct Scratch {
 
 /// Identifier → its constrained canonical Digital Link, direct-mapped; the slots' buffers are
 /// reused, so a warm cache does not allocate.
+///
+/// Serialised identifiers (`sgtin` serials, `lgtin` lots) are mostly unique, so they are not
+/// cached whole: the canonical form of their class part (`urn:epc:id:sgtin:CP.IR.` →
+/// `https://id.gs1.org/01/<GTIN>/21/`) is, in `templates`, and the serial or lot is appended.
 #[derive(Default)]
 struct IdCache {
     slots: Vec<IdSlot>,
+    templates: Vec<IdSlot>,
 }
 
 #[derive(Default)]
@@ -258,13 +264,75 @@ struct IdSlot {
 
 impl IdCache {
     fn slot(&mut self, key: &str) -> &mut IdSlot {
-        if self.slots.is_empty() {
-            self.slots.resize_with(ID_CACHE_SLOTS, IdSlot::default);
+        Self::slot_in(&mut self.slots, key)
+    }
+
+    fn slot_in<'s>(slots: &'s mut Vec<IdSlot>, key: &str) -> &'s mut IdSlot {
+        if slots.is_empty() {
+            slots.resize_with(ID_CACHE_SLOTS, IdSlot::default);
         }
         let mut h = FxHasher::default();
         h.write(key.as_bytes());
         let i = (h.finish() >> 32) as usize & (ID_CACHE_SLOTS - 1);
-        &mut self.slots[i]
+        &mut slots[i]
+    }
+
+    /// The canonical Digital Link of an `sgtin` or `lgtin` URN whose company prefix and item
+    /// reference take `gs1::canonical_dl_into`'s fast path and whose serial or lot is plain
+    /// (1-20 bytes that the canonical form keeps as they are): the cached class part, then the
+    /// serial. Exactly what `gs1::canonical_dl_into` writes, for these inputs it writes
+    /// `https://id.gs1.org/01/<GTIN-14 of CP, IR>/21/<serial>` (`/10/<lot>`). `false` (nothing
+    /// written) for any other identifier.
+    fn serialised(&mut self, urn: &str, out: &mut String) -> bool {
+        let Some(body) = urn
+            .strip_prefix("urn:epc:id:sgtin:")
+            .or_else(|| urn.strip_prefix("urn:epc:class:lgtin:"))
+        else {
+            return false;
+        };
+        let b = body.as_bytes();
+        let Some(d1) = b.iter().position(|&c| c == b'.') else {
+            return false;
+        };
+        let Some(d2) = b[d1 + 1..]
+            .iter()
+            .position(|&c| c == b'.')
+            .map(|p| d1 + 1 + p)
+        else {
+            return false;
+        };
+        let (gcp, ir, serial) = (&b[..d1], &b[d1 + 1..d2], &b[d2 + 1..]);
+        let digits = |x: &[u8]| x.iter().all(u8::is_ascii_digit);
+        if !(6..=12).contains(&gcp.len())
+            || gcp.len() + ir.len() != 13
+            || !digits(gcp)
+            || !digits(ir)
+            || !(1..=20).contains(&serial.len())
+            || !serial.iter().all(|&c| dl_keep(c))
+        {
+            return false;
+        }
+        let key = &urn[..urn.len() - serial.len()];
+        let slot = Self::slot_in(&mut self.templates, key);
+        if !(slot.used && slot.key == key) {
+            let start = out.len();
+            if !gs1::canonical_dl_into(urn, out) || !out.as_bytes()[start..].ends_with(serial) {
+                // Not the expected form: write whatever it gave, without a template.
+                if out.len() == start {
+                    out.push_str(urn);
+                }
+                return true;
+            }
+            slot.used = true;
+            slot.key.clear();
+            slot.key.push_str(key);
+            slot.value.clear();
+            slot.value.push_str(&out[start..out.len() - serial.len()]);
+            return true;
+        }
+        out.push_str(&slot.value);
+        out.push_str(&urn[urn.len() - serial.len()..]);
+        true
     }
 }
 
@@ -386,14 +454,69 @@ impl<'c> Hasher<'c> {
         result
     }
 
-    /// Append the pre-hash string of `event` to `out`.
+    /// Append the pre-hash string of `event` to `out`: the fast path if it covers the event,
+    /// else the generic path.
     pub fn prehash_into(&self, event: &Value, out: &mut String) -> Result<(), HashError> {
-        let obj = event
-            .as_object()
-            .ok_or(HashError::NotAnObject { field: "event" })?;
-        let event_type = member(obj, "type")
-            .and_then(Value::as_str)
-            .ok_or(HashError::MissingType)?;
+        let (obj, event_type) = event_parts(event)?;
+        if self.fast_into(obj, event_type, out) {
+            return Ok(());
+        }
+        self.generic_into(obj, event_type, out)
+    }
+
+    /// The fast path alone (see the `fast` module): appends the pre-hash string of `event` to
+    /// `out` and returns `true`, or returns `false` (leaving `out` as it was) for an event that
+    /// only the generic path hashes. For tests and measurements.
+    pub fn prehash_fast_into(&self, event: &Value, out: &mut String) -> Result<bool, HashError> {
+        let (obj, event_type) = event_parts(event)?;
+        Ok(self.fast_into(obj, event_type, out))
+    }
+
+    /// The generic path alone, the reference the fast path is tested against: builds the
+    /// element tree of the event, orders and sorts it. Appends the pre-hash string to `out`.
+    pub fn reference_prehash_into(&self, event: &Value, out: &mut String) -> Result<(), HashError> {
+        let (obj, event_type) = event_parts(event)?;
+        self.generic_into(obj, event_type, out)
+    }
+
+    fn fast_into(&self, obj: &Map<String, Value>, event_type: &str, out: &mut String) -> bool {
+        let ns = Namespaces {
+            local: &[],
+            doc: &self.namespaces,
+            gs1: &self.gs1_prefixes,
+        };
+        let mut fresh = Scratch::default();
+        let mut borrowed = self.scratch.try_borrow_mut();
+        let scratch = match borrowed.as_deref_mut() {
+            Ok(s) => s,
+            Err(_) => &mut fresh,
+        };
+        let use_ids = scratch.events > 0;
+        let mut f = fast::Fast {
+            leaf: Leaf {
+                out,
+                ids: use_ids.then_some(&mut scratch.ids),
+                ns,
+                canonical_id: self.canonical_id,
+            },
+            stack: &mut scratch.stack,
+            sort_buf: &mut scratch.text,
+            ignore: &self.ignore,
+            nodes: 0,
+        };
+        let done = f.event(obj, event_type);
+        if done {
+            scratch.events += 1;
+        }
+        done
+    }
+
+    fn generic_into(
+        &self,
+        obj: &Map<String, Value>,
+        event_type: &str,
+        out: &mut String,
+    ) -> Result<(), HashError> {
         let mut local_ns = Vec::new();
         if let Some(ctx) = member(obj, "@context") {
             collect_namespaces(ctx, &mut local_ns);
@@ -465,6 +588,17 @@ impl<'c> Hasher<'c> {
         scratch.events += 1;
         Ok(())
     }
+}
+
+/// The event object and its `type`.
+fn event_parts(event: &Value) -> Result<(&Map<String, Value>, &str), HashError> {
+    let obj = event
+        .as_object()
+        .ok_or(HashError::NotAnObject { field: "event" })?;
+    let event_type = member(obj, "type")
+        .and_then(Value::as_str)
+        .ok_or(HashError::MissingType)?;
+    Ok((obj, event_type))
 }
 
 /// `map[key]` by a scan: events' objects are small, and hashing the key costs more.
@@ -1050,21 +1184,7 @@ struct Emitter<'a, 'o> {
 impl Emitter<'_, '_> {
     /// Sort the entries `stack[base..]`, which fill `out[start..]`, as strings.
     fn sort_group(&mut self, start: usize, base: usize) {
-        let out = &mut *self.out;
-        let ranges = &mut self.stack[base..];
-        if ranges.len() > 1 {
-            let key = |r: &(usize, usize)| &out[r.0..r.1];
-            if !ranges.is_sorted_by(|a, b| key(a) <= key(b)) {
-                ranges.sort_unstable_by(|a, b| key(a).cmp(key(b)));
-                self.scratch.clear();
-                for r in ranges.iter() {
-                    self.scratch.push_str(&out[r.0..r.1]);
-                }
-                out.truncate(start);
-                out.push_str(&self.scratch);
-            }
-        }
-        self.stack.truncate(base);
+        sort_group(self.out, &mut self.stack, &mut self.scratch, start, base);
     }
 
     /// A node that is fully taken by the field order (so not part of the tail).
@@ -1177,6 +1297,52 @@ impl Emitter<'_, '_> {
 
     /// `=value` if the value is not empty.
     fn text(&mut self, text: Text<'_>, voc: Voc, time: bool) {
+        let mut leaf = Leaf {
+            out: self.out,
+            ids: self.ids.as_deref_mut(),
+            ns: self.ns,
+            canonical_id: self.canonical_id,
+        };
+        leaf.text(text, voc, time);
+    }
+}
+
+/// Sort the entries `stack[base..]`, which fill `out[start..]`, as strings (a no-op, apart from
+/// one comparison per entry, when they are in order already).
+fn sort_group(
+    out: &mut String,
+    stack: &mut Vec<(usize, usize)>,
+    scratch: &mut String,
+    start: usize,
+    base: usize,
+) {
+    let ranges = &mut stack[base..];
+    if ranges.len() > 1 {
+        let key = |r: &(usize, usize)| &out.as_bytes()[r.0..r.1];
+        if !ranges.is_sorted_by(|a, b| key(a) <= key(b)) {
+            ranges.sort_unstable_by(|a, b| key(a).cmp(key(b)));
+            scratch.clear();
+            for r in ranges.iter() {
+                scratch.push_str(&out[r.0..r.1]);
+            }
+            out.truncate(start);
+            out.push_str(scratch);
+        }
+    }
+    stack.truncate(base);
+}
+
+/// Writes leaf values (the same canonicalisation for the generic path and the fast path).
+struct Leaf<'n, 'o> {
+    out: &'o mut String,
+    ids: Option<&'o mut IdCache>,
+    ns: Namespaces<'n>,
+    canonical_id: Option<IdCanonicaliser>,
+}
+
+impl Leaf<'_, '_> {
+    /// `=value` if the value is not empty.
+    fn text(&mut self, text: Text<'_>, voc: Voc, time: bool) {
         let eq = self.out.len();
         self.out.push('=');
         match text {
@@ -1203,7 +1369,7 @@ impl Emitter<'_, '_> {
 
     /// A string value, canonicalised.
     fn value(&mut self, s: &str, time: bool) {
-        let s = s.trim();
+        let s = trim(s);
         if s.is_empty() {
             return;
         }
@@ -1229,6 +1395,9 @@ impl Emitter<'_, '_> {
                 }
                 return;
             };
+            if self.canonical_id.is_none() && ids.serialised(&s, self.out) {
+                return;
+            }
             let slot = ids.slot(&s);
             if slot.used && slot.key == *s {
                 self.out.push_str(if slot.value.is_empty() {
@@ -1251,6 +1420,16 @@ impl Emitter<'_, '_> {
             return;
         }
         self.out.push_str(&s);
+    }
+}
+
+/// `s.trim()`, without looking at the characters when the ends are visible ASCII (any Unicode
+/// white space starts with a byte of at least 0x80, ASCII white space is below `!`).
+fn trim(s: &str) -> &str {
+    let visible = |b: u8| (b'!'..0x80).contains(&b);
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(&a), Some(&z)) if visible(a) && visible(z) => s,
+        _ => s.trim(),
     }
 }
 
@@ -1281,22 +1460,20 @@ fn web_vocabulary(s: &str) -> Cow<'_, str> {
     ];
     let web = |after: &str| WEB.iter().find(|(k, _)| after.starts_with(k)).copied();
     // Most values hold no `urn:epcglobal:cbv:` at all: look for it without a substring searcher.
-    // `str::find(char)` skips to each `u` with a word-at-a-time search.
-    let hit = s.len() >= URN.len() && {
-        let mut from = 0;
-        loop {
-            match s[from..].find('u') {
-                Some(p) => {
-                    let i = from + p;
-                    if s[i..].starts_with(URN) && web(&s[i + URN.len()..]).is_some() {
-                        break true;
-                    }
-                    from = i + 1;
-                }
-                None => break false,
-            }
+    // Values are short, and a searcher's set-up per value costs more than the search: look for
+    // each `u` eight bytes at a time.
+    let b = s.as_bytes();
+    let mut hit = false;
+    let mut from = 0;
+    while b.len() >= from + URN.len()
+        && let Some(i) = find_byte(&b[from..b.len() - URN.len() + 1], b'u').map(|p| from + p)
+    {
+        if b[i..].starts_with(URN.as_bytes()) && web(&s[i + URN.len()..]).is_some() {
+            hit = true;
+            break;
         }
-    };
+        from = i + 1;
+    }
     if !hit {
         return Cow::Borrowed(s);
     }
@@ -1320,19 +1497,58 @@ fn web_vocabulary(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// The first position of `needle` in `hay` (eight bytes at a time: the classic "has zero byte"
+/// test on the bytes XOR the needle).
+fn find_byte(hay: &[u8], needle: u8) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let pattern = LO * u64::from(needle);
+    let mut chunks = hay.chunks_exact(8);
+    let mut at = 0;
+    for c in &mut chunks {
+        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) ^ pattern;
+        let found = w.wrapping_sub(LO) & !w & HI;
+        if found != 0 {
+            return Some(at + (found.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&c| c == needle)
+        .map(|p| at + p)
+}
+
 /// A JSON number the way the reference writes it (as a double; integral values as integers).
 fn write_number(out: &mut String, n: &Number) {
     if let Some(u) = n.as_u64()
         && u < (1 << 53)
     {
-        let _ = write!(out, "{u}");
+        write_u64(out, u);
     } else if let Some(i) = n.as_i64()
         && i.unsigned_abs() < (1 << 53)
     {
-        let _ = write!(out, "{i}");
+        out.push('-');
+        write_u64(out, i.unsigned_abs());
     } else if let Some(f) = n.as_f64() {
         write_float(out, f);
     }
+}
+
+/// The decimal digits of `u` (what `write!(out, "{u}")` writes, without the formatter).
+fn write_u64(out: &mut String, mut u: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (u % 10) as u8;
+        u /= 10;
+        if u == 0 {
+            break;
+        }
+    }
+    out.extend(buf[i..].iter().map(|&c| char::from(c)));
 }
 
 /// A finite double as the reference writes it: integral values as the exact integer, others as
@@ -1399,20 +1615,33 @@ fn write_timestamp(out: &mut String, s: &str) -> bool {
     let Some(ms) = parse_timestamp_ms(s.as_bytes()) else {
         return false;
     };
+    // Already `YYYY-MM-DDTHH:MM:SS.mmmZ` (and valid, as parsed): written as it is.
+    let b = s.as_bytes();
+    if b.len() == 24 && b[10] == b'T' && b[19] == b'.' && b[23] == b'Z' {
+        out.push_str(s);
+        return true;
+    }
     let days = ms.div_euclid(86_400_000);
     let in_day = ms.rem_euclid(86_400_000);
     let (y, m, d) = civil_from_days(days);
     if !(0..=9999).contains(&y) {
         return false;
     }
-    let _ = write!(
-        out,
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
-        in_day / 3_600_000,
-        in_day / 60_000 % 60,
-        in_day / 1000 % 60,
-        in_day % 1000
-    );
+    let mut buf = *b"0000-00-00T00:00:00.000Z";
+    let mut put = |at: usize, width: usize, mut v: i64| {
+        for k in (at..at + width).rev() {
+            buf[k] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    };
+    put(0, 4, y);
+    put(5, 2, m);
+    put(8, 2, d);
+    put(11, 2, in_day / 3_600_000);
+    put(14, 2, in_day / 60_000 % 60);
+    put(17, 2, in_day / 1000 % 60);
+    put(20, 3, in_day % 1000);
+    out.extend(buf.iter().map(|&c| char::from(c)));
     true
 }
 
@@ -1744,6 +1973,74 @@ mod tests {
         // Business transaction IDs are identifiers, not vocabulary.
         let bt = "urn:epcglobal:cbv:bt:4012345000009:ASN1099";
         assert!(matches!(web_vocabulary(bt), Cow::Borrowed(b) if b == bt));
+    }
+
+    #[test]
+    fn find_byte_finds_the_first_occurrence() {
+        let hay: Vec<u8> = (0..40u8).map(|i| b'a' + i % 7).collect();
+        for len in 0..hay.len() {
+            for needle in [b'a', b'c', b'g', b'u', 0x80] {
+                let h = &hay[..len];
+                assert_eq!(find_byte(h, needle), h.iter().position(|&c| c == needle));
+            }
+        }
+        assert_eq!(find_byte(&[0xff, 0x75, 0x75], b'u'), Some(1));
+    }
+
+    #[test]
+    fn integers_are_written_as_display_writes_them() {
+        for u in [0u64, 7, 10, 99, 100, 12345, (1 << 53) - 1, u64::MAX] {
+            let mut out = String::new();
+            write_u64(&mut out, u);
+            assert_eq!(out, u.to_string());
+        }
+    }
+
+    /// The cached class part plus the serial is exactly `gs1::canonical_dl_into`.
+    #[test]
+    fn serialised_identifiers_from_the_cache_equal_the_canonical_form() {
+        let mut cache = IdCache::default();
+        let mut hits = 0;
+        let items = [
+            "4012345.011111",
+            "4012345.111111",
+            "401234567.0111",
+            "4012345.01111",
+        ];
+        let serials = [
+            "1",
+            "987",
+            "A-b_c.d;e=f'",
+            "00000000000000000000",
+            "x/y",
+            "",
+            "123456789012345678901",
+        ];
+        for round in 0..2 {
+            for item in items {
+                for serial in serials {
+                    for scheme in ["urn:epc:id:sgtin:", "urn:epc:class:lgtin:"] {
+                        let urn = format!("{scheme}{item}.{serial}");
+                        let mut want = String::new();
+                        if !gs1::canonical_dl_into(&urn, &mut want) {
+                            want.clear();
+                        }
+                        let mut got = String::new();
+                        if cache.serialised(&urn, &mut got) {
+                            hits += 1;
+                            if want.is_empty() {
+                                want.push_str(&urn);
+                            }
+                            assert_eq!(got, want, "{urn} (round {round})");
+                        } else {
+                            assert!(got.is_empty());
+                        }
+                    }
+                }
+            }
+        }
+        // 3 shapes x 4 plain serials x 2 schemes x 2 rounds take the cached path.
+        assert_eq!(hits, 48);
     }
 
     #[test]

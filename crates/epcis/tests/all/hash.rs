@@ -476,3 +476,234 @@ fn string_paths(v: &Value, here: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
         _ => {}
     }
 }
+
+// The fast path (one walk over the JSON, no element tree) against the generic path, which is the
+// reference implementation (`Hasher::reference_prehash_into`).
+
+fn demo_events(n: usize, seed: u64) -> Vec<Value> {
+    demo::generate(&demo::DemoConfig::new(n, seed, 1_700_000_000_000)).collect()
+}
+
+/// The pre-hash of `event` by the generic path of a fresh hasher (no identifier cache).
+fn reference(event: &Value, ctx: &Value) -> String {
+    let mut out = String::new();
+    Hasher::new(ctx)
+        .reference_prehash_into(event, &mut out)
+        .unwrap();
+    out
+}
+
+/// Thousands of generated events: the fast path takes (nearly) all of them, and writes exactly
+/// what the generic path writes, with the identifier cache of a hasher that is reused.
+#[test]
+fn fast_path_equals_the_generic_path_on_demo_events() {
+    let ctx = Value::String(demo::EPCIS_CONTEXT.to_string());
+    let mut checked = 0;
+    let mut fast = 0;
+    for seed in [42, 7] {
+        let shared = Hasher::new(&ctx);
+        for (i, e) in demo_events(3000, seed).iter().enumerate() {
+            let mut out = String::new();
+            if shared.prehash_fast_into(e, &mut out).unwrap() {
+                fast += 1;
+                assert_eq!(out, reference(e, &ctx), "seed {seed}, event {i}");
+            }
+            let mut full = String::new();
+            shared.prehash_into(e, &mut full).unwrap();
+            assert_eq!(full, reference(e, &ctx), "seed {seed}, event {i}");
+            checked += 1;
+        }
+    }
+    println!("demo events: {fast}/{checked} on the fast path, all equal to the generic path");
+    assert!(
+        fast * 100 >= checked * 99,
+        "{fast}/{checked} on the fast path"
+    );
+}
+
+/// Every reference event that the fast path takes gives the generic path's pre-hash (and the
+/// expected hashes, checked by `reference_vectors_json`, come from `prehash_into`).
+#[test]
+fn fast_path_equals_the_generic_path_on_reference_events() {
+    let events = all_json_events();
+    let mut fast = 0;
+    for (i, (e, ctx)) in events.iter().enumerate() {
+        let hasher = Hasher::new(ctx);
+        let mut out = String::new();
+        if hasher.prehash_fast_into(e, &mut out).unwrap() {
+            fast += 1;
+            assert_eq!(out, reference(e, ctx), "reference event {i}");
+        } else {
+            assert!(
+                out.is_empty(),
+                "a refused event leaves the output as it was"
+            );
+        }
+    }
+    println!(
+        "reference events: {fast}/{} on the fast path, all equal to the generic path",
+        events.len()
+    );
+    assert!(fast >= 30 && events.len() == 43, "{fast}/{}", events.len());
+}
+
+/// A small deterministic generator for the mutations below.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self, n: usize) -> usize {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((self.0 >> 33) as usize) % n.max(1)
+    }
+}
+
+/// Paths (keys and indices) of every value in `v`.
+fn value_paths(v: &Value, here: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+    out.push(here.clone());
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                here.push(k.clone());
+                value_paths(x, here, out);
+                here.pop();
+            }
+        }
+        Value::Array(a) => {
+            for (i, x) in a.iter().enumerate() {
+                here.push(i.to_string());
+                value_paths(x, here, out);
+                here.pop();
+            }
+        }
+        _ => {}
+    }
+}
+
+fn at<'v>(v: &'v mut Value, path: &[String]) -> &'v mut Value {
+    path.iter().fold(v, |v, k| match v {
+        Value::Object(m) => m.get_mut(k).unwrap(),
+        Value::Array(a) => &mut a[k.parse::<usize>().unwrap()],
+        _ => unreachable!(),
+    })
+}
+
+/// One random change of the kinds that the fast path must either write exactly as the generic
+/// path or refuse: odd JSON types, nulls, empty lists, extensions inside and outside standard
+/// fields, XML-style members, white space, numbers as strings, key order.
+fn mutate(event: &mut Value, rng: &mut Lcg) {
+    let mut paths = Vec::new();
+    value_paths(event, &mut Vec::new(), &mut paths);
+    let path = paths[rng.next(paths.len())].clone();
+    let extension = [
+        json!("x"),
+        json!(12.50),
+        json!(true),
+        json!(null),
+        json!([]),
+        json!(["b", "a", null]),
+        json!({"example:b": "2", "example:a": {"example:c": [1, 2]}}),
+        json!({"#text": "t", "example:a": "1"}),
+        json!([{"example:z": "1"}, {"example:y": "2"}]),
+        json!("  urn:epc:id:sgtin:4012345.011111.987  "),
+        json!("urn:epcglobal:cbv:disp:in_transit"),
+        json!("gs1:Temperature"),
+        json!([["nested"]]),
+    ];
+    let pick = extension[rng.next(extension.len())].clone();
+    let target = at(event, &path);
+    match rng.next(7) {
+        0 => *target = pick,
+        1 => {
+            if let Value::Object(m) = target {
+                let key = [
+                    "example:ext",
+                    "example:extList",
+                    "comment",
+                    "@type",
+                    "#text",
+                    "id",
+                    "type",
+                    "uom",
+                    "extList",
+                ][rng.next(9)];
+                m.insert(key.into(), pick);
+            } else {
+                *target = pick;
+            }
+        }
+        2 => {
+            if let Value::String(s) = target {
+                *s = [
+                    format!(" {s}"),
+                    format!("{s}\t"),
+                    String::new(),
+                    s.to_uppercase(),
+                ][rng.next(4)]
+                .clone();
+            }
+        }
+        3 => {
+            if let Value::Array(a) = target {
+                match rng.next(3) {
+                    0 => a.clear(),
+                    1 => a.reverse(),
+                    _ => a.push(Value::Null),
+                }
+            }
+        }
+        4 => {
+            if let Value::Number(n) = target {
+                *target = json!(format!("{n}.0"));
+            }
+        }
+        5 => {
+            let mut state = rng.0;
+            let mut perm = |n: usize| {
+                state = state.wrapping_mul(6364136223846793005).wrapping_add(1);
+                ((state >> 33) as usize) % n
+            };
+            *target = reorder(target, &mut perm);
+        }
+        _ => {
+            if let Value::Object(m) = target
+                && let Some(k) = m.keys().nth(rng.next(m.len())).cloned()
+            {
+                m.insert(k, Value::Null);
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Generated and reference events changed at random places hash through `prehash_into`
+    /// (fast path or not) exactly as through the generic path.
+    #[test]
+    fn mutated_events_hash_as_the_generic_path_does(seed in any::<u64>(), pick in any::<usize>(), changes in 1usize..4) {
+        let mut rng = Lcg(seed);
+        let (mut event, ctx) = if pick % 3 == 0 {
+            let events = all_json_events();
+            events[pick % events.len()].clone()
+        } else {
+            let events = demo_events(200, 42);
+            (events[pick % events.len()].clone(), Value::String(demo::EPCIS_CONTEXT.to_string()))
+        };
+        for _ in 0..changes {
+            mutate(&mut event, &mut rng);
+        }
+        let hasher = Hasher::new(&ctx);
+        // Twice: the second time with a warm identifier cache.
+        for _ in 0..2 {
+            let mut got = String::new();
+            let ours = hasher.prehash_into(&event, &mut got);
+            let mut want = String::new();
+            let theirs = Hasher::new(&ctx).reference_prehash_into(&event, &mut want);
+            prop_assert_eq!(ours.is_ok(), theirs.is_ok());
+            prop_assert_eq!(&got, &want, "{}", event);
+        }
+    }
+}
