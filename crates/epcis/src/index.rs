@@ -34,6 +34,8 @@ pub enum IdRole {
     /// The lot class of a serial listed in `epcList` or `outputEPCList` of an event whose ILMD
     /// carries a `lotNumber` (serial -> lot link for trace). Not matched by any `MATCH_*`.
     IlmdLot = 9,
+    /// `transformationID` of a TransformationEvent (kept as given: any URI).
+    TransformationId = 10,
 }
 
 impl IdRole {
@@ -50,6 +52,7 @@ impl IdRole {
             7 => InputClass,
             8 => OutputClass,
             9 => IlmdLot,
+            10 => TransformationId,
             _ => return None,
         })
     }
@@ -496,6 +499,14 @@ pub fn extract(event: &Value, event_hash: String) -> Result<EventIndex, IndexErr
     push_quantity_list(obj, "inputQuantityList", IdRole::InputClass, &mut ids)?;
     push_quantity_list(obj, "outputQuantityList", IdRole::OutputClass, &mut ids)?;
     push_ilmd_lots(obj, &mut ids);
+    if let Some(t) = str_field(obj, "transformationID")? {
+        ids.push(IdRef {
+            role: IdRole::TransformationId,
+            id: t.to_string(),
+            quantity: None,
+            uom: None,
+        });
+    }
 
     let biz_transactions = links(
         obj,

@@ -39,6 +39,8 @@ pub enum MatchField {
     OutputEpcClass,
     /// `MATCH_anyEPCClass`: all four quantity lists.
     AnyEpcClass,
+    /// `EQ_transformationID`: exact transformation IDs (any URI, compared as given).
+    TransformationId,
 }
 
 impl MatchField {
@@ -55,6 +57,7 @@ impl MatchField {
             MatchField::InputEpcClass => &[InputClass],
             MatchField::OutputEpcClass => &[OutputClass],
             MatchField::AnyEpcClass => &[Class, ChildClass, InputClass, OutputClass],
+            MatchField::TransformationId => &[TransformationId],
         }
     }
 }
@@ -349,6 +352,19 @@ impl Builder {
                     ));
                 }
                 self.q.event_count_limit = Some(n);
+            }
+            "EQ_transformationID" => {
+                let field = MatchField::TransformationId;
+                let pats: Vec<IdMatch> = list("transformationID")?
+                    .into_iter()
+                    .map(|v| IdMatch::Exact(v.trim().to_string()))
+                    .collect();
+                if let Some(&(_, i)) = self.match_index.iter().find(|(f, _)| *f == field) {
+                    self.q.matches[i].1.extend(pats);
+                } else {
+                    self.match_index.push((field, self.q.matches.len()));
+                    self.q.matches.push((field, pats));
+                }
             }
             _ => {
                 if let Some(field) = match_field(name) {

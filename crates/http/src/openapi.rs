@@ -347,6 +347,7 @@ pub const QUERY_PARAMETERS: &[&str] = &[
     "MATCH_outputEPCClass",
     "MATCH_anyEPCClass",
     "EQ_eventID",
+    "EQ_transformationID",
     "EXISTS_errorDeclaration",
     "orderBy",
     "orderDirection",

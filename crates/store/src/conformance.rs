@@ -273,6 +273,14 @@ pub fn sample_events(seed: u64, n: usize) -> Vec<Value> {
                     "outputQuantityList".into(),
                     json!([{"epcClass": lgtin(c, item + 1, rng.below(4)), "quantity": 2}]),
                 );
+                // Every other transformation shares an ID with a neighbour (split transformations);
+                // no draw from `rng`, so the rest of the sample stays as it was.
+                if i % 2 == 0 {
+                    e.insert(
+                        "transformationID".into(),
+                        json!(format!("urn:uuid:7f000000-0000-4000-8000-{:012x}", i % 7)),
+                    );
+                }
             }
         }
         if rng.below(6) != 0 {
@@ -764,6 +772,8 @@ fn every_query_parameter<S: Store>(s: &S) {
     let other_epc = sgtin("4012345", 0, 3);
     let out_class = lgtin("0614141", 2, 1);
     let two_ids = format!("{}|{}", r[1].index.event_id, r[7].index.event_id);
+    let tid = "urn:uuid:7f000000-0000-4000-8000-000000000002".to_string();
+    let two_tids = format!("{tid}|urn:uuid:7f000000-0000-4000-8000-000000000005");
     let mut nonempty = 0;
     let cases: Vec<Vec<(&str, &str)>> = vec![
         vec![],
@@ -806,6 +816,8 @@ fn every_query_parameter<S: Store>(s: &S) {
         vec![("MATCH_outputEPCClass", &out_class)],
         vec![("MATCH_anyEPCClass", &class)],
         vec![("EQ_eventID", &r[0].index.event_id)],
+        vec![("EQ_transformationID", &tid)],
+        vec![("EQ_transformationID", &two_tids)],
         vec![("EQ_eventID", &two_ids)],
         vec![("EXISTS_errorDeclaration", "")],
         vec![("EQ_bizTransaction_po", bt)],

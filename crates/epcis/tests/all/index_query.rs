@@ -218,6 +218,9 @@ fn naive_ids(e: &Value) -> Vec<(IdRole, String)> {
             }
         }
     }
+    if let Some(t) = e.get("transformationID").and_then(Value::as_str) {
+        out.push((IdRole::TransformationId, t.to_string()));
+    }
     out
 }
 
