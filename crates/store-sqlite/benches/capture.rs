@@ -4,7 +4,7 @@
 //! ZL_BENCH_EVENTS=1000000 cargo bench -p store-sqlite --bench capture
 //! ```
 //! Environment: `ZL_BENCH_EVENTS` (default 200000), `ZL_BENCH_BATCH` (events per capture
-//! document, default 10000), `ZL_BENCH_DIR` (data directory; default a fresh temp dir, removed at
+//! document, default 100000, the transaction size of the issue's reference design), `ZL_BENCH_DIR` (data directory; default a fresh temp dir, removed at
 //! the end unless `ZL_BENCH_KEEP=1`), `ZL_BENCH_QUERIES` (default 2000 per kind).
 //!
 //! Only `Store::capture` is timed for throughput (generation, hashing and indexing are timed
@@ -43,6 +43,16 @@ fn cpu_time() -> Duration {
     Duration::from_millis(ticks * 10)
 }
 
+/// Bytes this process caused to be written to storage (`write_bytes` in /proc/self/io).
+fn write_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/io")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("write_bytes:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0)
+}
+
 fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .unwrap_or_default()
@@ -69,7 +79,7 @@ impl Pick {
 
 fn main() {
     let n = env_usize("ZL_BENCH_EVENTS", 200_000);
-    let batch = env_usize("ZL_BENCH_BATCH", 10_000).max(1);
+    let batch = env_usize("ZL_BENCH_BATCH", 100_000).max(1);
     let queries = env_usize("ZL_BENCH_QUERIES", 2_000).max(1);
     let (dir, remove) = match std::env::var("ZL_BENCH_DIR") {
         Ok(d) => (std::path::PathBuf::from(d), false),
@@ -104,6 +114,7 @@ fn main() {
     let (mut t_min, mut t_max) = (i64::MAX, i64::MIN);
     let mut doc = 0usize;
     let wall = Instant::now();
+    let written0 = write_bytes();
     loop {
         let t = Instant::now();
         let mut events = Vec::with_capacity(batch);
@@ -158,6 +169,7 @@ fn main() {
     }
     let wall_time = wall.elapsed();
     store.checkpoint().expect("checkpoint");
+    let written = write_bytes().saturating_sub(written0);
     let disk = store.size_on_disk();
 
     // MATCH_epc
@@ -226,6 +238,11 @@ fn main() {
     println!(
         "size: {disk} bytes on disk / {raw_bytes} bytes raw JSON = {:.3}",
         disk as f64 / raw_bytes as f64
+    );
+    println!(
+        "written to storage during capture (WAL + checkpoints): {written} bytes = {:.0} bytes per event, {:.1}x the final size",
+        written as f64 / stored.max(1) as f64,
+        written as f64 / disk.max(1) as f64
     );
     drop(store);
     if remove && !keep {

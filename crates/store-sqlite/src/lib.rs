@@ -103,6 +103,52 @@ pub struct SqliteStore {
     /// Dictionaries by id (loaded lazily for reading); the newest is used for writing.
     dicts: RwLock<HashMap<i64, Arc<codec::Dict>>>,
     current_dict: RwLock<Option<Arc<codec::Dict>>>,
+    /// Wakes the checkpointer after a commit (see [`Checkpointer`]).
+    checkpointer: Checkpointer,
+}
+
+/// WAL pages after which the writer checkpoints by itself, inside its commit: a safety valve only,
+/// for when the background checkpointer cannot keep up.
+const WAL_AUTOCHECKPOINT_PAGES: i64 = 131_072;
+
+/// Copies the WAL into the database file on its own thread and connection, so that the writer's
+/// next transaction overlaps the checkpoint's I/O instead of waiting for it inside `COMMIT`.
+/// A `PASSIVE` checkpoint never blocks the writer or the readers; it copies what no reader still
+/// needs, and the writer restarts the WAL from its beginning once everything has been copied.
+/// The thread ends when the store is dropped.
+struct Checkpointer {
+    wake: Mutex<Option<std::sync::mpsc::SyncSender<()>>>,
+}
+
+impl Checkpointer {
+    fn start(path: &Path) -> Checkpointer {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<()>(1);
+        let path = path.to_path_buf();
+        let spawned = std::thread::Builder::new()
+            .name("zl-sqlite-checkpoint".into())
+            .spawn(move || {
+                let Ok(conn) = open_conn(&path, false) else {
+                    return;
+                };
+                // Nothing else to wait for: a message per commit, until the sender is dropped.
+                while rx.recv().is_ok() {
+                    let _ = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)");
+                }
+                let _ = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)");
+            });
+        Checkpointer {
+            wake: Mutex::new(spawned.ok().map(|_| tx)),
+        }
+    }
+
+    /// Ask for a checkpoint soon (at most one is queued; a full queue means one is coming).
+    fn poke(&self) {
+        if let Ok(g) = self.wake.lock()
+            && let Some(tx) = g.as_ref()
+        {
+            let _ = tx.try_send(());
+        }
+    }
 }
 
 fn open_conn(path: &Path, read_only: bool) -> rusqlite::Result<Connection> {
@@ -131,9 +177,9 @@ fn open_conn(path: &Path, read_only: bool) -> rusqlite::Result<Connection> {
              PRAGMA cache_size = -524288;
              PRAGMA mmap_size = 4294967296;
              PRAGMA temp_store = MEMORY;
-             PRAGMA wal_autocheckpoint = 4000;
              PRAGMA foreign_keys = OFF;",
         )?;
+        conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)?;
     }
     Ok(conn)
 }
@@ -189,6 +235,7 @@ impl SqliteStore {
             dicts.insert(id, d.clone());
             d
         });
+        let checkpointer = Checkpointer::start(&path);
         Ok(SqliteStore {
             path,
             limits,
@@ -207,6 +254,7 @@ impl SqliteStore {
             },
             dicts: RwLock::new(dicts),
             current_dict: RwLock::new(current),
+            checkpointer,
         })
     }
 
@@ -232,9 +280,19 @@ impl SqliteStore {
             .writer
             .lock()
             .map_err(|_| backend("writer lock poisoned"))?;
-        w.conn
-            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
-            .map_err(backend)
+        // The background checkpointer may hold the checkpoint lock for a moment: then SQLite
+        // reports busy (first column 1) instead of waiting; try again until it is done.
+        for _ in 0..1_000 {
+            let busy: i64 = w
+                .conn
+                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))
+                .map_err(backend)?;
+            if busy == 0 {
+                return Ok(());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        Err(backend("the WAL could not be checkpointed: busy for 10 s"))
     }
 
     /// The writer connection's journal mode and synchronous level, read back from SQLite.
@@ -475,7 +533,9 @@ const RECORD_BODY_MAX: usize = 4 * 1024 * 1024;
 
 impl Store for SqliteStore {
     fn capture(&self, capture: NewCapture) -> Result<CaptureJob, StoreError> {
-        capture::capture(self, capture)
+        let job = capture::capture(self, capture)?;
+        self.checkpointer.poke();
+        Ok(job)
     }
 
     fn capture_job(&self, scope: &Scope, id: &str) -> Result<Option<CaptureJob>, StoreError> {
