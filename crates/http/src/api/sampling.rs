@@ -44,7 +44,8 @@ use sampling::draw::{
 };
 use sampling::oc::{self, Model};
 use sampling::plans::{self, Aql, Inspection, Level, PlanRequest, PlanResult, Scheme, Standard};
-use sampling::stats::{self, GroupBy, InspectionRecord, Outcome, Window};
+use sampling::spot::{SpotCheckPlan, TestItem};
+use sampling::stats::{self, GroupBy, InspectionRecord, Outcome, StratumSample, Window};
 use sampling::switching::{LotResult, Switching};
 use sampling::{DrawError, PlanError};
 
@@ -91,6 +92,9 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/sampling/plan", get(plan))
         .route("/api/sampling/oc", get(oc_curve))
+        .route("/api/sampling/aoql", get(aoql))
+        .route("/api/sampling/design", get(design))
+        .route("/api/sampling/spot-check", post(spot_check))
         .route(
             "/api/sampling/switching/{product}/{supplier}",
             get(switching_get),
@@ -123,6 +127,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/inspections/{id}", get(get_inspection))
         .route("/api/inspections/{id}/publish", post(publish_inspection))
         .route("/api/statistics/pass-rates", get(pass_rates))
+        .route("/api/statistics/stratified", post(stratified))
 }
 
 // ----- helpers: roles, errors, query strings, bodies -----
@@ -152,9 +157,10 @@ fn query_err(e: PlanError) -> ApiError {
 /// A plan error about a body field.
 fn body_plan_err(e: PlanError) -> ApiError {
     match e {
-        PlanError::Invalid { field, rule } => {
-            ApiError::validation(&format!("/{field}"), format!("must be {rule}"))
-        }
+        PlanError::Invalid { field, rule } => ApiError::validation(
+            &format!("/{}", field.replace('.', "/")),
+            format!("must be {rule}"),
+        ),
         PlanError::Discontinued => ApiError::validation(
             "/state",
             "inspection is discontinued for this product and supplier: POST …/resume after corrective action",
@@ -813,6 +819,272 @@ async fn oc_curve(
 // ----- switching rules -----
 
 /// Record id of the switching state of (organisation, product, supplier).
+/// A proportion query parameter in [0, 1] (or (0, 1) when `open`).
+fn q_prop(q: &BTreeMap<String, String>, name: &str, open: bool) -> Result<f64, ApiError> {
+    let v = q_required(q, name)?;
+    v.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|x| x.is_finite() && (0.0..=1.0).contains(x) && !(open && (*x == 0.0 || *x == 1.0)))
+        .ok_or_else(|| {
+            ApiError::QueryParameter(format!(
+                "{name}: {v:?} is not a proportion in {}",
+                if open { "(0, 1)" } else { "[0, 1]" }
+            ))
+        })
+}
+
+async fn cpu<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, PlanError> + Send + 'static,
+) -> Result<Result<T, PlanError>, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+/// AOQL of a single plan under rectifying inspection (binomial Pa), and the p where it falls.
+async fn aoql(
+    State(state): State<AppState>,
+    _p: Principal,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let q = query_map(
+        &state,
+        raw.as_deref(),
+        &["sample_size", "accept", "lot_size"],
+    )?;
+    let need = |k: &str| -> Result<u64, ApiError> {
+        q_u64(&q, k)?.ok_or_else(|| ApiError::QueryParameter(format!("{k}: required")))
+    };
+    let (n, c, lot) = (need("sample_size")?, need("accept")?, need("lot_size")?);
+    if n == 0 || n > lot {
+        return Err(ApiError::QueryParameter(
+            "sample_size: must be 1 to lot_size".into(),
+        ));
+    }
+    if c >= n {
+        return Err(ApiError::QueryParameter(
+            "accept: must be less than sample_size".into(),
+        ));
+    }
+    let (v, at) = cpu(move || oc::aoql(n, c, lot)).await?.map_err(query_err)?;
+    Ok(axum::Json(json!({
+        "sample_size": n,
+        "accept": c,
+        "reject": c + 1,
+        "lot_size": lot,
+        "aoql": v,
+        "p_at_aoql": at,
+        "model": "binomial",
+    }))
+    .into_response())
+}
+
+/// Plan design: the smallest single plan (n, c) with Pa(p1) >= 1 - alpha and Pa(p2) <= beta.
+async fn design(
+    State(state): State<AppState>,
+    _p: Principal,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let q = query_map(
+        &state,
+        raw.as_deref(),
+        &["p1", "alpha", "p2", "beta", "model", "lot_size"],
+    )?;
+    let p1 = q_prop(&q, "p1", true)?;
+    let alpha = q_prop(&q, "alpha", true)?;
+    let p2 = q_prop(&q, "p2", true)?;
+    let beta = q_prop(&q, "beta", true)?;
+    if p2 <= p1 {
+        return Err(ApiError::QueryParameter(
+            "p2: must be greater than p1 (the consumer's quality is the worse one)".into(),
+        ));
+    }
+    if beta >= 1.0 - alpha {
+        return Err(ApiError::QueryParameter(
+            "beta: must be less than 1 - alpha".into(),
+        ));
+    }
+    let lot = q_u64(&q, "lot_size")?;
+    let model_name = q.get("model").map(String::as_str).unwrap_or("binomial");
+    let model = Model::parse(model_name, lot).map_err(query_err)?;
+    let producer = oc::RiskPoint {
+        p: p1,
+        pa: 1.0 - alpha,
+    };
+    let consumer = oc::RiskPoint { p: p2, pa: beta };
+    let d = cpu(move || oc::design_plan(producer, consumer, model))
+        .await?
+        .map_err(|e| match e {
+            PlanError::NotAvailable { .. } => ApiError::QueryParameter(format!(
+                "p2: no single plan with n up to {} meets both risk points; widen the gap between p1 and p2 or the risks",
+                oc::DESIGN_N_MAX
+            )),
+            other => query_err(other),
+        })?;
+    Ok(axum::Json(json!({
+        "sample_size": d.n,
+        "accept": d.c,
+        "reject": d.r,
+        "model": model_name.to_ascii_lowercase(),
+        "lot_size": lot,
+        "producer": {"p": p1, "alpha": alpha, "pa": d.pa_at_producer},
+        "consumer": {"p": p2, "beta": beta, "pa": d.pa_at_consumer},
+    }))
+    .into_response())
+}
+
+/// National supervision spot check: judge a batch (any failed item fails it; a re-inspection of
+/// the reserve units replaces the items it covers) and/or the probability that a batch passes.
+async fn spot_check(
+    State(_state): State<AppState>,
+    _p: Principal,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let v = json_body(&headers, body, BODY_MAX).await?;
+    let o = Obj::new(
+        &v,
+        "",
+        &[
+            "test_units",
+            "reserve_units",
+            "items",
+            "failed_units",
+            "reinspection",
+            "p_item",
+        ],
+    )?;
+    let units = u64::from(sampling::spot::UNITS_MAX);
+    let test_units = o
+        .opt_u64("test_units", units)?
+        .ok_or_else(|| ApiError::validation("/test_units", "required"))?;
+    let reserve_units = o.opt_u64("reserve_units", units)?.unwrap_or(0);
+    let raw_items = o
+        .get("items")
+        .and_then(Value::as_array)
+        .ok_or_else(|| ApiError::validation("/items", "required: an array of test items"))?;
+    if raw_items.len() > sampling::spot::ITEMS_MAX {
+        return Err(ApiError::validation(
+            "/items",
+            format!("at most {} test items", sampling::spot::ITEMS_MAX),
+        ));
+    }
+    let mut items = Vec::with_capacity(raw_items.len());
+    for (i, it) in raw_items.iter().enumerate() {
+        let io = Obj::new(it, &format!("/items/{i}"), &["name", "standard_clause"])?;
+        items.push(TestItem {
+            name: io.str("name")?,
+            standard_clause: io.str("standard_clause")?,
+        });
+    }
+    let plan = SpotCheckPlan::new(test_units as u32, reserve_units as u32, items)
+        .map_err(body_plan_err)?;
+    let n_items = plan.items.len();
+    let counts = |name: &str| -> Result<Option<Vec<u32>>, ApiError> {
+        let Some(a) = o.get(name) else {
+            return Ok(None);
+        };
+        let a = a.as_array().filter(|a| a.len() == n_items).ok_or_else(|| {
+            ApiError::validation(
+                &format!("/{name}"),
+                format!("must be an array with one count per test item ({n_items})"),
+            )
+        })?;
+        a.iter()
+            .enumerate()
+            .map(|(i, x)| {
+                x.as_u64()
+                    .and_then(|n| u32::try_from(n).ok())
+                    .ok_or_else(|| {
+                        ApiError::validation(
+                            &format!("/{name}/{i}"),
+                            "must be a non-negative integer",
+                        )
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some)
+    };
+    let failed = counts("failed_units")?;
+    let mut reinspection = Vec::new();
+    if let Some(r) = o.get("reinspection") {
+        let a = r.as_array().filter(|a| a.len() <= n_items).ok_or_else(|| {
+            ApiError::validation(
+                "/reinspection",
+                "must be an array of {item, failed}, at most one per test item",
+            )
+        })?;
+        for (i, x) in a.iter().enumerate() {
+            let ro = Obj::new(x, &format!("/reinspection/{i}"), &["item", "failed"])?;
+            let item = ro
+                .opt_u64("item", n_items.saturating_sub(1) as u64)?
+                .ok_or_else(|| {
+                    ApiError::validation(&ro.ptr("item"), "required: an index into items")
+                })?;
+            let f = ro
+                .opt_u64("failed", u64::from(plan.reserve_units))?
+                .ok_or_else(|| ApiError::validation(&ro.ptr("failed"), "required"))?;
+            reinspection.push((item as usize, f as u32));
+        }
+        if failed.is_none() {
+            return Err(ApiError::validation(
+                "/reinspection",
+                "needs failed_units (a re-inspection replaces results of the test units)",
+            ));
+        }
+    }
+    let p_item: Option<Vec<f64>> = match o.get("p_item") {
+        None => None,
+        Some(a) => {
+            let a = a.as_array().filter(|a| a.len() == n_items).ok_or_else(|| {
+                ApiError::validation(
+                    "/p_item",
+                    format!("must be an array with one probability per test item ({n_items})"),
+                )
+            })?;
+            Some(
+                a.iter()
+                    .enumerate()
+                    .map(|(i, x)| {
+                        x.as_f64()
+                            .filter(|p| (0.0..=1.0).contains(p))
+                            .ok_or_else(|| {
+                                ApiError::validation(
+                                    &format!("/p_item/{i}"),
+                                    "must be a probability in [0, 1]",
+                                )
+                            })
+                    })
+                    .collect::<Result<_, _>>()?,
+            )
+        }
+    };
+    if failed.is_none() && p_item.is_none() {
+        return Err(ApiError::validation(
+            "",
+            "give failed_units (to judge a batch) or p_item (for the pass probability), or both",
+        ));
+    }
+    let outcome = match &failed {
+        Some(f) => Some(plan.judge(f, &reinspection).map_err(body_plan_err)?),
+        None => None,
+    };
+    let pass = match &p_item {
+        Some(p) => Some(plan.pass_probability(p).map_err(body_plan_err)?),
+        None => None,
+    };
+    Ok(axum::Json(json!({
+        "test_units": plan.test_units,
+        "reserve_units": plan.reserve_units,
+        "units_sampled": plan.units_sampled(),
+        "items": plan.items,
+        "outcome": outcome,
+        "pass_probability": pass,
+    }))
+    .into_response())
+}
+
 fn switching_id(org: &OrgId, product: &str, supplier: &str) -> String {
     let mut h = Sha256::new();
     for part in [org.as_str(), product, supplier] {
@@ -2142,6 +2414,105 @@ fn record_of(body: &Value) -> Option<InspectionRecord> {
     })
 }
 
+/// Largest number of strata in one stratified estimate.
+pub const STRATA_MAX: usize = 10_000;
+
+/// Stratified estimate of a proportion with finite-population correction (pure crate's
+/// `stats::stratified`): body {strata: [{name?, population, sampled, positive}], confidence?}.
+async fn stratified(
+    State(_state): State<AppState>,
+    _p: Principal,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let v = json_body(&headers, body, BODY_MAX).await?;
+    let o = Obj::new(&v, "", &["strata", "confidence"])?;
+    let conf = match o.get("confidence") {
+        None => 0.95,
+        Some(c) => c
+            .as_f64()
+            .filter(|c| *c > 0.0 && *c < 1.0)
+            .ok_or_else(|| ApiError::validation("/confidence", "must be a number in (0, 1)"))?,
+    };
+    let raw = o
+        .get("strata")
+        .and_then(Value::as_array)
+        .filter(|a| !a.is_empty() && a.len() <= STRATA_MAX)
+        .ok_or_else(|| {
+            ApiError::validation(
+                "/strata",
+                format!("required: an array of 1 to {STRATA_MAX} strata"),
+            )
+        })?;
+    let mut strata = Vec::with_capacity(raw.len());
+    let mut names = Vec::with_capacity(raw.len());
+    for (i, x) in raw.iter().enumerate() {
+        let so = Obj::new(
+            x,
+            &format!("/strata/{i}"),
+            &["name", "population", "sampled", "positive"],
+        )?;
+        let need = |k: &str| -> Result<u64, ApiError> {
+            so.opt_u64(k, 1_000_000_000_000)?
+                .ok_or_else(|| ApiError::validation(&so.ptr(k), "required: an integer"))
+        };
+        let (population, sampled, positive) =
+            (need("population")?, need("sampled")?, need("positive")?);
+        if sampled < 2 {
+            return Err(ApiError::validation(
+                &so.ptr("sampled"),
+                "must be at least 2 (a stratum variance needs two units)",
+            ));
+        }
+        if sampled > population {
+            return Err(ApiError::validation(
+                &so.ptr("sampled"),
+                "must be at most population",
+            ));
+        }
+        if positive > sampled {
+            return Err(ApiError::validation(
+                &so.ptr("positive"),
+                "must be at most sampled",
+            ));
+        }
+        names.push(so.opt_str("name")?);
+        strata.push(StratumSample {
+            population,
+            sampled,
+            positive,
+        });
+    }
+    let est = stats::stratified(&strata, conf).map_err(body_plan_err)?;
+    let big_n: u64 = strata.iter().map(|s| s.population).sum();
+    let per: Vec<Value> = strata
+        .iter()
+        .zip(&names)
+        .map(|(s, name)| {
+            json!({
+                "name": name,
+                "population": s.population,
+                "sampled": s.sampled,
+                "positive": s.positive,
+                "weight": s.population as f64 / big_n as f64,
+                "p": s.positive as f64 / s.sampled as f64,
+            })
+        })
+        .collect();
+    Ok(axum::Json(json!({
+        "confidence": conf,
+        "p": est.p,
+        "p_unweighted": est.p_unweighted,
+        "se_with_fpc": est.se_with_fpc,
+        "se_without_fpc": est.se_without_fpc,
+        "df": est.df,
+        "ci_beta": est.ci_beta,
+        "ci_logit": est.ci_logit,
+        "strata": per,
+    }))
+    .into_response())
+}
+
 async fn pass_rates(
     State(state): State<AppState>,
     p: Principal,
@@ -2315,6 +2686,46 @@ const DOCS: &[Doc] = &[
     },
     Doc {
         method: "get",
+        path: "/api/sampling/aoql",
+        summary: "AOQL of a single plan under rectifying inspection (binomial Pa) and the p where it falls; AOQ and ATI per p are in /api/sampling/oc",
+        query: &[
+            ("sample_size", "n (required)"),
+            ("accept", "Ac, less than n (required)"),
+            ("lot_size", "N, at least n (required)"),
+        ],
+        body: None,
+        success: 200,
+    },
+    Doc {
+        method: "get",
+        path: "/api/sampling/design",
+        summary: "Plan design: the smallest single plan (sample_size, accept, reject) with Pa(p1) >= 1 - alpha and Pa(p2) <= beta, with the Pa reached at both points",
+        query: &[
+            ("p1", "producer's quality (AQL side), in (0, 1) (required)"),
+            ("alpha", "producer's risk, in (0, 1) (required)"),
+            (
+                "p2",
+                "consumer's quality (LTPD side), greater than p1 (required)",
+            ),
+            ("beta", "consumer's risk, less than 1 - alpha (required)"),
+            ("model", "binomial (default), poisson or hypergeometric"),
+            ("lot_size", "N, for the hypergeometric model"),
+        ],
+        body: None,
+        success: 200,
+    },
+    Doc {
+        method: "post",
+        path: "/api/sampling/spot-check",
+        summary: "National supervision spot check (not AQL sampling): judge a batch (any failed item fails it; a re-inspection of reserve units replaces the items it covers) and/or the probability that a batch passes",
+        query: &[],
+        body: Some(
+            "{test_units, reserve_units?, items: [{name, standard_clause}], failed_units?: [count per item], reinspection?: [{item, failed}], p_item?: [probability per item]}",
+        ),
+        success: 200,
+    },
+    Doc {
+        method: "get",
         path: "/api/sampling/switching/{product}/{supplier}",
         summary: "Switching state of a product and supplier (the caller's organisation's); lot_size gives the current plan",
         query: &[("lot_size", "lot size for the current plan")],
@@ -2481,6 +2892,16 @@ const DOCS: &[Doc] = &[
             ("target", "target line on the chart, e.g. 0.98"),
         ],
         body: None,
+        success: 200,
+    },
+    Doc {
+        method: "post",
+        path: "/api/statistics/stratified",
+        summary: "Stratified estimate of a proportion (pass or nonconformity rate): p = sum W_h p_h with finite-population correction, SEs with and without it, beta and logit intervals as R survey computes them",
+        query: &[],
+        body: Some(
+            "{strata: [{name?, population: N_h, sampled: n_h >= 2, positive: x_h}], confidence?: 0.95}",
+        ),
         success: 200,
     },
 ];

@@ -1312,7 +1312,7 @@ async fn every_documented_sampling_route_exists_and_needs_a_key() {
             n += 1;
         }
     }
-    assert_eq!(n, 20, "documented operations");
+    assert_eq!(n, 24, "documented operations");
 }
 
 /// "Double random, one public": the commitment is readable by every key as soon as it is made,
@@ -1503,5 +1503,324 @@ async fn draw_publication_who_sees_what() {
             h.get("/api/draws/nope/material", key).await.status,
             StatusCode::NOT_FOUND
         );
+    }
+}
+
+/// The reference value in column `k` of a CSV row.
+fn num(r: &HashMap<String, String>, k: &str) -> f64 {
+    r[k].parse().unwrap_or_else(|_| panic!("{k}={:?}", r[k]))
+}
+
+/// GET /api/sampling/design reproduces every `find.plan` case of R AcceptanceSampling
+/// (`find_plan_cases.csv`: binomial, Poisson, hypergeometric) and equals the pure crate.
+#[tokio::test]
+async fn design_route_matches_the_18_reference_cases() {
+    let h = Harness::new();
+    let key = Some(h.keys.public.as_str());
+    let rows = csv_rows("find_plan_cases.csv");
+    assert_eq!(rows.len(), 18);
+    for r in &rows {
+        let model = match r["type"].as_str() {
+            "hypergeom" => "hypergeometric",
+            t => t,
+        };
+        let alpha = 1.0 - num(r, "prp_pa");
+        let mut uri = format!(
+            "/api/sampling/design?p1={}&alpha={alpha}&p2={}&beta={}&model={model}",
+            r["prp_p"], r["crp_p"], r["crp_pa"]
+        );
+        if !r["N"].is_empty() {
+            uri.push_str(&format!("&lot_size={}", r["N"]));
+        }
+        let g = h.get(&uri, key).await;
+        assert_eq!(g.status, StatusCode::OK, "{uri}: {}", g.text());
+        let v = g.json();
+        let what = format!("{} {} {}", r["type"], r["prp_p"], r["crp_p"]);
+        assert_eq!(
+            [&v["sample_size"], &v["accept"], &v["reject"]],
+            [
+                &json!(num(r, "n") as u64),
+                &json!(num(r, "c") as u64),
+                &json!(num(r, "r") as u64)
+            ],
+            "{what}"
+        );
+        let pa1 = v["producer"]["pa"].as_f64().unwrap();
+        let pa2 = v["consumer"]["pa"].as_f64().unwrap();
+        assert!(close(pa1, num(r, "pa_at_prp"), 1e-9), "{what}: {pa1}");
+        assert!(close(pa2, num(r, "pa_at_crp"), 1e-9), "{what}: {pa2}");
+    }
+    // Errors name the parameter and the rule.
+    for (q, field) in [
+        ("p1=0.05&alpha=0.05&p2=0.01&beta=0.1", "p2"),
+        ("p1=0.01&p2=0.05&beta=0.1", "alpha"),
+        ("p1=0.01&alpha=0.05&p2=0.05&beta=0.96", "beta"),
+        ("p1=1.5&alpha=0.05&p2=0.05&beta=0.1", "p1"),
+        ("p1=0.01&alpha=0.05&p2=0.05&beta=0.1&model=normal", "model"),
+        (
+            "p1=0.01&alpha=0.05&p2=0.05&beta=0.1&model=hypergeometric",
+            "lot_size",
+        ),
+        ("p1=0.01&alpha=0.05&p2=0.05&beta=0.1&n=3", "n"),
+    ] {
+        let g = h.get(&format!("/api/sampling/design?{q}"), key).await;
+        assert_eq!(g.status, StatusCode::BAD_REQUEST, "{q}");
+        assert!(
+            g.problem_type().contains("QueryParameterException"),
+            "{q}: {}",
+            g.text()
+        );
+        assert!(
+            g.json()["detail"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("{field}:")),
+            "{q}: {}",
+            g.text()
+        );
+    }
+}
+
+/// GET /api/sampling/aoql reproduces `aoql.csv` (R `optimize` on AOQ = p Pa (N - n) / N).
+#[tokio::test]
+async fn aoql_route_matches_the_reference_values() {
+    let h = Harness::new();
+    let key = Some(h.keys.a.as_str());
+    let rows = csv_rows("aoql.csv");
+    assert_eq!(rows.len(), 7);
+    for r in &rows {
+        let uri = format!(
+            "/api/sampling/aoql?sample_size={}&accept={}&lot_size={}",
+            r["n"], r["c"], r["N"]
+        );
+        let v = h.get(&uri, key).await.json();
+        let (a, at) = (
+            v["aoql"].as_f64().unwrap(),
+            v["p_at_aoql"].as_f64().unwrap(),
+        );
+        assert!(close(a, num(r, "aoql"), 1e-9), "{uri}: {a}");
+        assert!((at - num(r, "p_at_aoql")).abs() < 1e-5, "{uri}: {at}");
+        // The AOQ of /oc at the AOQL's p is the AOQL (the two routes agree).
+        let oc = h
+            .get(
+                &format!(
+                    "/api/sampling/oc?sample_size={}&accept={}&lot_size={}&p={at}",
+                    r["n"], r["c"], r["N"]
+                ),
+                key,
+            )
+            .await
+            .json();
+        assert!(close(oc["points"][0]["aoq"].as_f64().unwrap(), a, 1e-12));
+    }
+    for (q, field) in [
+        ("sample_size=80&accept=80&lot_size=1000", "accept"),
+        ("sample_size=80&accept=2", "lot_size"),
+        ("sample_size=2000&accept=2&lot_size=1000", "sample_size"),
+        ("sample_size=x&accept=2&lot_size=1000", "sample_size"),
+    ] {
+        let g = h.get(&format!("/api/sampling/aoql?{q}"), key).await;
+        assert_eq!(g.status, StatusCode::BAD_REQUEST, "{q}");
+        assert!(
+            g.json()["detail"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("{field}:")),
+            "{q}: {}",
+            g.text()
+        );
+    }
+}
+
+/// POST /api/statistics/stratified reproduces R survey (`svymean`, `svyciprop` beta and logit)
+/// for the three reference designs.
+#[tokio::test]
+async fn stratified_route_matches_the_survey_reference() {
+    let h = Harness::new();
+    let key = Some(h.keys.regulator.as_str());
+    let inputs = csv_rows("stratified_inputs.csv");
+    let estimates = csv_rows("stratified_estimates.csv");
+    assert_eq!(estimates.len(), 3);
+    for e in &estimates {
+        let strata: Vec<Value> = inputs
+            .iter()
+            .filter(|r| r["case"] == e["case"])
+            .map(|r| {
+                json!({
+                    "name": r["stratum"],
+                    "population": num(r, "N_h") as u64,
+                    "sampled": num(r, "n_h") as u64,
+                    "positive": num(r, "x_h") as u64,
+                })
+            })
+            .collect();
+        assert!(strata.len() >= 2);
+        let r = post_json(
+            &h,
+            "/api/statistics/stratified",
+            key,
+            &json!({ "strata": strata }),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        let v = r.json();
+        let case = &e["case"];
+        // Estimates to 1e-9; interval ends to 1e-7 (t and beta quantiles: the tolerance the
+        // sampling crate's own reference test uses).
+        for (got, want, rel) in [
+            ("/p", "p_stratified", 1e-9),
+            ("/p_unweighted", "p_unweighted", 1e-9),
+            ("/se_with_fpc", "se_with_fpc", 1e-9),
+            ("/se_without_fpc", "se_without_fpc", 1e-9),
+            ("/ci_beta/lo", "ci95_beta_lo", 1e-7),
+            ("/ci_beta/hi", "ci95_beta_hi", 1e-7),
+            ("/ci_logit/lo", "ci95_logit_lo", 1e-7),
+            ("/ci_logit/hi", "ci95_logit_hi", 1e-7),
+        ] {
+            let g = v.pointer(got).and_then(Value::as_f64).unwrap();
+            assert!(close(g, num(e, want), rel), "{case} {want}: {g}");
+        }
+        assert_eq!(v["df"], json!(num(e, "df") as u64), "{case}");
+        // Per stratum: the weight and proportion of the reference inputs.
+        for (s, r) in v["strata"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(inputs.iter().filter(|r| r["case"] == e["case"]))
+        {
+            assert_eq!(s["name"], json!(r["stratum"]));
+            assert!(close(s["weight"].as_f64().unwrap(), num(r, "W_h"), 1e-12));
+            assert!(close(s["p"].as_f64().unwrap(), num(r, "p_h"), 1e-12));
+        }
+    }
+    // Errors are ValidationException naming the field.
+    let ok = json!({"population": 100, "sampled": 10, "positive": 1});
+    for (body, field) in [
+        (json!({"strata": []}), "/strata"),
+        (
+            json!({"strata": [ok, {"population": 100, "sampled": 1, "positive": 0}]}),
+            "/strata/1/sampled",
+        ),
+        (
+            json!({"strata": [{"population": 5, "sampled": 10, "positive": 0}]}),
+            "/strata/0/sampled",
+        ),
+        (
+            json!({"strata": [ok, {"population": 50, "sampled": 10, "positive": 11}]}),
+            "/strata/1/positive",
+        ),
+        (
+            json!({"strata": [{"population": 50, "sampled": 10}]}),
+            "/strata/0/positive",
+        ),
+        (
+            json!({"strata": [{"population": 50, "sampled": 10, "positive": 1, "weight": 1}]}),
+            "/strata/0/weight",
+        ),
+        (json!({"strata": [ok], "confidence": 1.5}), "/confidence"),
+    ] {
+        let r = post_json(&h, "/api/statistics/stratified", key, &body).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(r.json()["field"], field, "{body}: {}", r.text());
+    }
+}
+
+/// POST /api/sampling/spot-check: any failed item fails the batch, a granted re-inspection on the
+/// reserve units replaces the items it covers, and the pass probability is the plain product
+/// prod (1 - p_i)^test_units computed here; the verdicts equal the pure crate's `judge`.
+#[tokio::test]
+async fn spot_check_route_judges_batches_and_pass_probability() {
+    let h = Harness::new();
+    let key = Some(h.keys.b.as_str());
+    let items = json!([
+        {"name": "lead", "standard_clause": "GB 2762-2022 3.1"},
+        {"name": "aflatoxin B1", "standard_clause": "GB 2761-2017 4.1"},
+        {"name": "label", "standard_clause": "GB 7718-2011 4.1"},
+    ]);
+    let lib_plan =
+        sampling::spot::SpotCheckPlan::new(4, 2, serde_json::from_value(items.clone()).unwrap())
+            .unwrap();
+    let p_item: [f64; 3] = [0.01, 0.02, 0.005];
+    let r = post_json(
+        &h,
+        "/api/sampling/spot-check",
+        key,
+        &json!({"test_units": 4, "reserve_units": 2, "items": items, "p_item": p_item}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let v = r.json();
+    assert_eq!(v["units_sampled"], 6);
+    assert_eq!(v["outcome"], Value::Null);
+    let naive: f64 = p_item.iter().map(|p| (1.0 - p).powi(4)).product();
+    assert!(close(v["pass_probability"].as_f64().unwrap(), naive, 1e-12));
+    for (failed, reinspection, conforming, names) in [
+        (vec![0, 0, 0], vec![], true, vec![]),
+        (vec![0, 1, 0], vec![], false, vec!["aflatoxin B1"]),
+        (vec![2, 0, 1], vec![], false, vec!["lead", "label"]),
+        (vec![0, 1, 0], vec![(1usize, 0u32)], true, vec![]),
+        (vec![0, 1, 1], vec![(1, 0)], false, vec!["label"]),
+        (vec![0, 0, 0], vec![(0, 1)], false, vec!["lead"]),
+    ] {
+        let re: Vec<Value> = reinspection
+            .iter()
+            .map(|(i, f)| json!({"item": i, "failed": f}))
+            .collect();
+        let r = post_json(
+            &h,
+            "/api/sampling/spot-check",
+            key,
+            &json!({"test_units": 4, "reserve_units": 2, "items": items,
+                    "failed_units": failed, "reinspection": re}),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        let out = &r.json()["outcome"];
+        assert_eq!(out["conforming"], conforming, "{failed:?} {reinspection:?}");
+        assert_eq!(
+            out["failed_items"],
+            json!(names),
+            "{failed:?} {reinspection:?}"
+        );
+        let lib = lib_plan.judge(&failed, &reinspection).unwrap();
+        assert_eq!(*out, serde_json::to_value(&lib).unwrap());
+    }
+    // Errors name the field and the rule.
+    let base = json!({"test_units": 4, "reserve_units": 2, "items": items});
+    let with = |k: &str, v: Value| {
+        let mut b = base.clone();
+        b[k] = v;
+        b
+    };
+    for (body, field) in [
+        (with("failed_units", json!([0, 1])), "/failed_units"),
+        (with("p_item", json!([0.1, 1.5, 0.0])), "/p_item/1"),
+        (with("test_units", json!(0)), "/test_units"),
+        (
+            {
+                let mut b = with("failed_units", json!([0, 0, 0]));
+                b["reinspection"] = json!([{"item": 0, "failed": 3}]);
+                b
+            },
+            "/reinspection/0/failed",
+        ),
+        (
+            {
+                let mut b = with("failed_units", json!([0, 0, 0]));
+                b["reinspection"] = json!([{"item": 7, "failed": 0}]);
+                b
+            },
+            "/reinspection/0/item",
+        ),
+        (
+            with("items", json!([{"name": "x"}])),
+            "/items/0/standard_clause",
+        ),
+        (base.clone(), ""),
+        (with("extra", json!(1)), "/extra"),
+    ] {
+        let r = post_json(&h, "/api/sampling/spot-check", key, &body).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(r.json()["field"], field, "{body}: {}", r.text());
     }
 }
