@@ -384,8 +384,21 @@ fn sort_cells(cells: &mut [Cell], products: &[String], events: &[String]) {
 }
 
 impl Contingency {
+    /// [`Table2x2::prr_signal`] of every cell (large tables are split over the available cores).
+    pub fn prr_all(&self) -> Vec<super::measures::PrrSignal> {
+        super::par::map_chunks(&self.cells, |cs| {
+            cs.iter().map(|c| c.table.prr_signal()).collect()
+        })
+    }
+
+    /// [`Table2x2::ror`] of every cell (large tables are split over the available cores).
+    pub fn ror_all(&self) -> Vec<super::measures::Interval> {
+        super::par::map_chunks(&self.cells, |cs| cs.iter().map(|c| c.table.ror()).collect())
+    }
+
     /// BCPNN for every cell, equal to [`Table2x2::bcpnn`] cell by cell but with the margin terms
     /// computed once per product, per event and per count (ψ(N + 2) is common to all cells).
+    /// Large tables are split over the available cores.
     pub fn bcpnn_all(&self) -> Vec<super::measures::Bcpnn> {
         use crate::special::{digamma, trigamma};
         let n = self.total as f64;
@@ -400,33 +413,35 @@ impl Contingency {
             .iter()
             .map(|&c| (digamma(1.0 + c as f64) - dn, trigamma(1.0 + c as f64) - tn))
             .collect();
-        let mut by_a: std::collections::HashMap<u64, (f64, f64)> = std::collections::HashMap::new();
         let ln2 = std::f64::consts::LN_2;
         let z = super::measures::Z975;
-        self.cells
-            .iter()
-            .map(|c| {
-                let t = c.table;
-                let a = t.a as f64;
-                let p1 = 1.0 + (t.a + t.b) as f64;
-                let q1 = 1.0 + (t.a + t.c) as f64;
-                let r1 = 1.0 + a;
-                let r2b = n - a - 1.0 + (2.0 + n) * (2.0 + n) / (q1 * p1);
-                let (dr1, tr1) = *by_a
-                    .entry(t.a)
-                    .or_insert_with(|| (digamma(r1), trigamma(r1)));
-                let (pd, pt) = prod[c.product as usize];
-                let (ed, et) = ev[c.event as usize];
-                let ic = (dr1 - digamma(r1 + r2b) - (pd + ed)) / ln2;
-                let variance = (tr1 - trigamma(r1 + r2b) + (pt + et)) / (ln2 * ln2);
-                let sd = variance.sqrt();
-                super::measures::Bcpnn {
-                    ic,
-                    variance,
-                    ic025: ic - z * sd,
-                    ic975: ic + z * sd,
-                }
-            })
-            .collect()
+        super::par::map_chunks(&self.cells, |cells| {
+            let mut by_a: HashMap<u64, (f64, f64)> = HashMap::new();
+            cells
+                .iter()
+                .map(|c| {
+                    let t = c.table;
+                    let a = t.a as f64;
+                    let p1 = 1.0 + (t.a + t.b) as f64;
+                    let q1 = 1.0 + (t.a + t.c) as f64;
+                    let r1 = 1.0 + a;
+                    let r2b = n - a - 1.0 + (2.0 + n) * (2.0 + n) / (q1 * p1);
+                    let (dr1, tr1) = *by_a
+                        .entry(t.a)
+                        .or_insert_with(|| (digamma(r1), trigamma(r1)));
+                    let (pd, pt) = prod[c.product as usize];
+                    let (ed, et) = ev[c.event as usize];
+                    let ic = (dr1 - digamma(r1 + r2b) - (pd + ed)) / ln2;
+                    let variance = (tr1 - trigamma(r1 + r2b) + (pt + et)) / (ln2 * ln2);
+                    let sd = variance.sqrt();
+                    super::measures::Bcpnn {
+                        ic,
+                        variance,
+                        ic025: ic - z * sd,
+                        ic975: ic + z * sd,
+                    }
+                })
+                .collect()
+        })
     }
 }

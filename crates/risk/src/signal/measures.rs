@@ -44,6 +44,17 @@ pub struct Table2x2 {
     pub d: u64,
 }
 
+/// PRR with its interval, Yates' χ² and the Evans criteria of one cell.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PrrSignal {
+    /// PRR with its 95 % interval.
+    pub prr: Interval,
+    /// Pearson χ² with Yates' correction.
+    pub chi2_yates: f64,
+    /// The Evans et al. (2001) criteria.
+    pub evans: bool,
+}
+
 /// Φ⁻¹(0.975), checked against `norm_quantile` in the tests.
 pub const Z975: f64 = 1.959963984540054;
 
@@ -103,6 +114,18 @@ impl Table2x2 {
     pub fn evans(&self) -> bool {
         let prr = self.prr().estimate;
         self.a >= 3 && prr >= 2.0 && self.chi2_yates() >= 4.0
+    }
+
+    /// [`prr`](Self::prr), [`chi2_yates`](Self::chi2_yates) and [`evans`](Self::evans) at once
+    /// (the same values, each computed once).
+    pub fn prr_signal(&self) -> PrrSignal {
+        let prr = self.prr();
+        let chi2_yates = self.chi2_yates();
+        PrrSignal {
+            prr,
+            chi2_yates,
+            evans: self.a >= 3 && prr.estimate >= 2.0 && chi2_yates >= 4.0,
+        }
     }
 
     /// Reporting odds ratio ad/(bc) with its 95 % interval exp(ln ROR ± 1.96·√(1/a+1/b+1/c+1/d)).

@@ -11,7 +11,9 @@ use serde::{Deserialize, Serialize};
 
 use super::optimize::{Bfgs, NelderMead};
 use crate::RiskError;
-use crate::special::{digamma, ln_gamma, mixture_quantile, mixture_quantile_lg};
+use std::collections::HashMap;
+
+use crate::special::{digamma, gamma_p_front, ln_gamma, mixture_quantile};
 
 /// Hyperparameters θ of the two-gamma-mixture prior (gamma shape α, rate β; P is the weight of
 /// the first component).
@@ -59,6 +61,173 @@ fn log_add(a: f64, b: f64) -> f64 {
     }
     let m = a.max(b);
     m + ((a - m).exp() + (b - m).exp()).ln()
+}
+
+/// A Halley step below this relative size ends the quantile search.
+const HALLEY_STOP: f64 = 1e-6;
+/// The posterior quantiles reported: EB05 and EB95.
+const QUANTILES: [f64; 2] = [0.05, 0.95];
+/// A mixture weight this small changes the CDF by less than rounding: the component is left out.
+const NEGLIGIBLE_WEIGHT: f64 = 1e-17;
+/// Below this many distinct (n, E) points the prior's starts run one after another.
+const PARALLEL_MIN_FIT_POINTS: usize = 2_000;
+/// Counts below this are cached in a vector indexed by n, the others in a map.
+const DENSE_MAX_N: u64 = 1 << 16;
+
+/// A multiplicative hash for the score caches (keys are counts and f64 bit patterns, not
+/// attacker-chosen strings; SipHash was a visible share of the scoring time).
+#[derive(Default, Clone, Copy)]
+struct FastHasher(u64);
+
+impl std::hash::Hasher for FastHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+type FastHash = std::hash::BuildHasherDefault<FastHasher>;
+
+/// The constants of the posterior given N = n that do not depend on E.
+#[derive(Debug, Clone, Copy)]
+struct PerCount {
+    /// Posterior shapes α_k + n.
+    a1: f64,
+    a2: f64,
+    /// lnΓ(α_k + n).
+    lg1: f64,
+    lg2: f64,
+    /// ln(1−P) − ln P + [lnΓ(α₂+n) − lnΓ(α₂)] − [lnΓ(α₁+n) − lnΓ(α₁)] + α₂ ln β₂ − α₁ ln β₁.
+    k21: f64,
+    /// ψ(α_k + n).
+    psi1: f64,
+    psi2: f64,
+    /// q[k][j]: the QUANTILES[j] quantile of Gamma(α_k + n, rate 1); lnq its logarithm; front
+    /// q^a e^(−q) / Γ(a) there.
+    q: [[f64; 2]; 2],
+    lnq: [[f64; 2]; 2],
+    front: [[f64; 2]; 2],
+}
+
+impl PerCount {
+    fn new(th: &MgpsPrior, n: u64) -> PerCount {
+        let nf = n as f64;
+        let (a1, a2) = (th.alpha1 + nf, th.alpha2 + nf);
+        let (lg1, lg2) = (ln_gamma(a1), ln_gamma(a2));
+        let lf = ln_gamma(nf + 1.0);
+        let single = |a: f64, lg: f64, p: f64| {
+            let c = [(1.0, a, 1.0, 0.0, lg), (0.0, 1.0, 1.0, 0.0, 0.0)];
+            // Wilson–Hilferty start; the bracket is open above.
+            let z = if p < 0.5 {
+                -1.6448536269514722
+            } else {
+                1.6448536269514722
+            };
+            let t = 1.0 - 1.0 / (9.0 * a) + z * (1.0 / (9.0 * a)).sqrt();
+            let x = if t > 0.0 { a * t * t * t } else { a * 0.05 };
+            mixture2_quantile(p, &c, x, 0.0, f64::INFINITY, None)
+        };
+        let q = [
+            [single(a1, lg1, QUANTILES[0]), single(a1, lg1, QUANTILES[1])],
+            [single(a2, lg2, QUANTILES[0]), single(a2, lg2, QUANTILES[1])],
+        ];
+        let lnq = q.map(|r| r.map(f64::ln));
+        let (a, lg) = ([a1, a2], [lg1, lg2]);
+        let front = [0, 1].map(|k| [0, 1].map(|j| (a[k] * lnq[k][j] - q[k][j] - lg[k]).exp()));
+        let c1 = lg1 - ln_gamma(th.alpha1) - lf;
+        let c2 = lg2 - ln_gamma(th.alpha2) - lf;
+        PerCount {
+            a1,
+            a2,
+            lg1,
+            lg2,
+            k21: ((1.0 - th.p).ln() - th.p.ln())
+                + (c2 - c1)
+                + (th.alpha2 * th.beta2.ln() - th.alpha1 * th.beta1.ln()),
+            psi1: digamma(a1),
+            psi2: digamma(a2),
+            q,
+            lnq,
+            front,
+        }
+    }
+}
+
+/// The `p` quantile of a mixture of two gammas, components `(weight, shape, rate, ln rate,
+/// lnΓ(shape))`, from `x` inside the bracket [lo, hi] (hi may be +∞; `first` is (CDF − p,
+/// density, its derivative) at `x` when the caller has them): Halley's method on the CDF
+/// (the density and its derivative come with the CDF at no extra cost), with a bisection (or a
+/// doubling while hi is unbounded) whenever a step leaves the bracket, which narrows at every
+/// evaluation. Stops after a Halley step below 1e-6 relative (a Newton step below 1e-8), where
+/// the error left is far below 1e-12, or when the bracket has collapsed.
+fn mixture2_quantile(
+    p: f64,
+    c: &[(f64, f64, f64, f64, f64); 2],
+    x0: f64,
+    lo: f64,
+    hi: f64,
+    mut first: Option<(f64, f64, f64)>,
+) -> f64 {
+    let (mut x, mut lo, mut hi) = (x0, lo, hi);
+    for _ in 0..400 {
+        let (f, d, d1) = first.take().unwrap_or_else(|| {
+            let lx = x.ln();
+            let (mut f, mut d, mut d1) = (-p, 0.0, 0.0);
+            for &(w, a, b, lb, lg) in c {
+                if w == 0.0 {
+                    continue;
+                }
+                let y = b * x;
+                // y^a e^(−y) / Γ(a): the CDF's front factor; front / x is the density.
+                let front = (a * (lb + lx) - y - lg).exp();
+                f += w * gamma_p_front(a, y, front);
+                let g = w * front / x;
+                d += g;
+                d1 += g * ((a - 1.0) / x - b);
+            }
+            (f, d, d1)
+        });
+        if f == 0.0 {
+            return x;
+        }
+        if f > 0.0 {
+            hi = x;
+        } else {
+            lo = x;
+        }
+        let newton = f / d;
+        let corr = 1.0 - 0.5 * newton * d1 / d;
+        let halley = corr > 0.5;
+        let step = if halley { newton / corr } else { newton };
+        let next = x - step;
+        if next > lo && next < hi {
+            // After a Halley step of relative size h the error is about K·h³, after a Newton
+            // step K·h², K of order one for the shapes here.
+            if step.abs() <= if halley { HALLEY_STOP } else { 1e-8 } * x {
+                return next;
+            }
+            x = next;
+        } else if hi.is_finite() {
+            if hi - lo <= 1e-15 * hi {
+                return 0.5 * (lo + hi);
+            }
+            x = if lo > 0.0 {
+                (lo * hi).sqrt()
+            } else {
+                0.5 * (lo + hi)
+            };
+        } else {
+            x = 2.0 * x.max(f64::MIN_POSITIVE);
+        }
+    }
+    x
 }
 
 impl MgpsPrior {
@@ -125,52 +294,110 @@ impl MgpsPrior {
         )
     }
 
-    /// Scores of many cells; identical (n, E) cells (common: E = n_i· n_·j / N repeats whenever the
-    /// margins do) are computed once.
+    /// Scores of many cells. Identical (n, E) cells (common: E = n_i· n_·j / N repeats whenever
+    /// the margins do) are computed once, the constants that depend on n only (lnΓ, ψ and the
+    /// quantiles of each posterior component) once per distinct n, and large inputs are split
+    /// over the available cores (`std::thread::scope`; the result does not depend on the split).
     pub fn score_all(&self, cells: &[(u64, f64)]) -> Vec<MgpsScore> {
-        let mut cache: std::collections::HashMap<(u64, u64), MgpsScore> =
-            std::collections::HashMap::with_capacity(cells.len() / 2);
-        cells
-            .iter()
-            .map(|&(n, e)| {
-                *cache
-                    .entry((n, e.to_bits()))
-                    .or_insert_with(|| self.score(n, e))
-            })
-            .collect()
+        let zero = MgpsScore {
+            qn: 0.0,
+            eblog2: 0.0,
+            ebgm: 0.0,
+            eb05: 0.0,
+            eb95: 0.0,
+        };
+        let mut out = vec![zero; cells.len()];
+        let threads = super::par::threads_for(cells.len());
+        if threads <= 1 {
+            self.score_chunk(cells, &mut out);
+        } else {
+            let chunk = cells.len().div_ceil(threads);
+            std::thread::scope(|s| {
+                for (c, o) in cells.chunks(chunk).zip(out.chunks_mut(chunk)) {
+                    s.spawn(move || self.score_chunk(c, o));
+                }
+            });
+        }
+        out
     }
 
-    /// All scores of one cell (lnΓ and ψ of the posterior shapes computed once).
+    fn score_chunk(&self, cells: &[(u64, f64)], out: &mut [MgpsScore]) {
+        let max_n = cells.iter().map(|c| c.0).max().unwrap_or(0);
+        let mut dense: Vec<Option<PerCount>> = Vec::new();
+        let mut sparse: HashMap<u64, PerCount, FastHash> = HashMap::default();
+        if max_n < DENSE_MAX_N {
+            dense = vec![None; max_n as usize + 1];
+        }
+        let mut seen: HashMap<(u64, u64), usize, FastHash> = HashMap::default();
+        seen.reserve(cells.len().min(1 << 16));
+        for (i, &(n, e)) in cells.iter().enumerate() {
+            if let Some(&j) = seen.get(&(n, e.to_bits())) {
+                out[i] = out[j];
+                continue;
+            }
+            seen.insert((n, e.to_bits()), i);
+            let pc = if max_n < DENSE_MAX_N {
+                *dense[n as usize].get_or_insert_with(|| PerCount::new(self, n))
+            } else {
+                *sparse.entry(n).or_insert_with(|| PerCount::new(self, n))
+            };
+            out[i] = self.score_with(&pc, n, e);
+        }
+    }
+
+    /// All scores of one cell.
     pub fn score(&self, n: u64, e: f64) -> MgpsScore {
+        self.score_with(&PerCount::new(self, n), n, e)
+    }
+
+    fn score_with(&self, pc: &PerCount, n: u64, e: f64) -> MgpsScore {
         let nf = n as f64;
-        let (a1, a2) = (self.alpha1 + nf, self.alpha2 + nf);
         let (b1, b2) = (self.beta1 + e, self.beta2 + e);
-        let (lg1, lg2) = (ln_gamma(a1), ln_gamma(a2));
-        let lf = ln_gamma(nf + 1.0);
-        let (lb1, lb2, le) = (b1.ln(), b2.ln(), e.ln());
-        // ln NB(n) for each component, as in `qn`.
-        let l1 = self.p.ln() + lg1 - ln_gamma(self.alpha1) - lf
-            + self.alpha1 * (self.beta1.ln() - lb1)
-            + nf * (le - lb1);
-        let l2 = (1.0 - self.p).ln() + lg2 - ln_gamma(self.alpha2) - lf
-            + self.alpha2 * (self.beta2.ln() - lb2)
-            + nf * (le - lb2);
-        let qn = 1.0 / (1.0 + (l2 - l1).exp());
-        let el = qn * (digamma(a1) - lb1) + (1.0 - qn) * (digamma(a2) - lb2);
-        let comps = [(qn, a1, b1, lg1), (1.0 - qn, a2, b2, lg2)];
-        let used: &[(f64, f64, f64, f64)] = if qn <= 0.0 {
-            &comps[1..]
-        } else if qn >= 1.0 {
-            &comps[..1]
-        } else {
-            &comps
+        let (lb1, lb2) = (b1.ln(), b2.ln());
+        // ln[(1−P)·NB₂(n)] − ln[P·NB₁(n)] (the n·ln E terms cancel).
+        let l21 = pc.k21 + (self.alpha1 * lb1 - self.alpha2 * lb2) + nf * (lb1 - lb2);
+        let qn = 1.0 / (1.0 + l21.exp());
+        let el = qn * (pc.psi1 - lb1) + (1.0 - qn) * (pc.psi2 - lb2);
+        let comps = [
+            (qn, pc.a1, b1, lb1, pc.lg1),
+            (1.0 - qn, pc.a2, b2, lb2, pc.lg2),
+        ];
+        let quantile = |j: usize| {
+            // Start at the quantile of the heavier component, where its CDF is exactly
+            // QUANTILES[j] and its density is known per n: only the lighter one is evaluated.
+            let (h, l) = if comps[0].0 >= comps[1].0 {
+                (0, 1)
+            } else {
+                (1, 0)
+            };
+            let (wh, ah, bh, lbh, _) = comps[h];
+            let x = pc.q[h][j] / bh;
+            let (wl, al, bl, lbl, lgl) = comps[l];
+            if wl <= NEGLIGIBLE_WEIGHT {
+                // It cannot move the CDF by more than rounding.
+                return x;
+            }
+            // The mixture's quantile lies between its components' quantiles.
+            let other = pc.q[l][j] / bl;
+            let (lo, hi) = if x <= other { (x, other) } else { (other, x) };
+            if lo == hi {
+                return lo;
+            }
+            let lx = pc.lnq[h][j] - lbh;
+            let yl = bl * x;
+            let front = (al * (lbl + lx) - yl - lgl).exp();
+            let f = wl * (gamma_p_front(al, yl, front) - QUANTILES[j]);
+            let (gh, gl) = (wh * pc.front[h][j] / x, wl * front / x);
+            let d = gh + gl;
+            let d1 = gh * ((ah - 1.0) / x - bh) + gl * ((al - 1.0) / x - bl);
+            mixture2_quantile(QUANTILES[j], &comps, x, lo, hi, Some((f, d, d1)))
         };
         MgpsScore {
             qn,
             eblog2: el / std::f64::consts::LN_2,
             ebgm: el.exp(),
-            eb05: mixture_quantile_lg(0.05, used),
-            eb95: mixture_quantile_lg(0.95, used),
+            eb05: quantile(0),
+            eb95: quantile(1),
         }
     }
 
@@ -307,7 +534,12 @@ impl Points {
             let l2b = (th.beta2 + e).ln();
             let mut f1 = lg1[self.n_idx[i]] + th.alpha1 * (lb1 - l1b) + n * (le - l1b);
             let mut f2 = lg2[self.n_idx[i]] + th.alpha2 * (lb2 - l2b) + n * (le - l2b);
-            if n_star > 0 {
+            if n_star == 1 {
+                // Truncate at N ≥ 1: divide by 1 − NB(0) = −expm1(α ln(β/(β+E))), exact also
+                // when α → 0.
+                f1 -= (-(th.alpha1 * (lb1 - l1b)).exp_m1()).ln();
+                f2 -= (-(th.alpha2 * (lb2 - l2b)).exp_m1()).ln();
+            } else if n_star > 1 {
                 // Truncate at N ≥ N*: divide by 1 − P(N < N*).
                 let mut c1 = 0.0;
                 let mut c2 = 0.0;
@@ -356,31 +588,47 @@ impl Points {
             let (n, le, e, w, j) = (self.n[i], self.ln_e[i], self.e[i], self.w[i], self.n_idx[i]);
             let (l1b, l2b) = ((b1 + e).ln(), (b2 + e).ln());
             let (lq1, lq2) = (lb1 - l1b, lb2 - l2b);
-            let mut f1 = lg1[j] + a1 * lq1 + n * (le - l1b);
-            let mut f2 = lg2[j] + a2 * lq2 + n * (le - l2b);
+            // ln NB_k(n) without the truncation.
+            let f1 = lg1[j] + a1 * lq1 + n * (le - l1b);
+            let f2 = lg2[j] + a2 * lq2 + n * (le - l2b);
             let mut da1 = dg1[j] + lq1;
             let mut db1 = a1 / b1 - (a1 + n) / (b1 + e);
             let mut da2 = dg2[j] + lq2;
             let mut db2 = a2 / b2 - (a2 + n) / (b2 + e);
+            // 1 / (1 − NB_k(0)): the truncation at N ≥ 1 divides each component by it.
+            let (mut s1, mut s2) = (1.0, 1.0);
             if n_star == 1 {
-                let t1 = (a1 * lq1).exp();
-                let t2 = (a2 * lq2).exp();
-                f1 -= (-t1).ln_1p();
-                f2 -= (-t2).ln_1p();
-                da1 += t1 * lq1 / (1.0 - t1);
-                db1 += t1 * a1 * (1.0 / b1 - 1.0 / (b1 + e)) / (1.0 - t1);
-                da2 += t2 * lq2 / (1.0 - t2);
-                db2 += t2 * a2 * (1.0 / b2 - 1.0 / (b2 + e)) / (1.0 - t2);
+                // t_k = NB_k(0) = (β_k/(β_k+E))^α_k; 1 − t_k through expm1, which keeps its
+                // digits when α_k → 0 (t_k → 1).
+                let (e1, e2) = ((a1 * lq1).exp_m1(), (a2 * lq2).exp_m1());
+                let (t1, t2) = (1.0 + e1, 1.0 + e2);
+                s1 = -1.0 / e1;
+                s2 = -1.0 / e2;
+                da1 += t1 * lq1 * s1;
+                db1 += t1 * a1 * (1.0 / b1 - 1.0 / (b1 + e)) * s1;
+                da2 += t2 * lq2 * s2;
+                db2 += t2 * a2 * (1.0 / b2 - 1.0 / (b2 + e)) * s2;
             }
-            let m = log_add(lp + f1, lq + f2);
-            let r1 = (lp + f1 - m).exp();
+            // m = ln(P·NB₁/(1−t₁) + (1−P)·NB₂/(1−t₂)) and r₁ = the first term's share, with
+            // one exp and one ln (the plain log-sum-exp where e^(f₁−f₂) could overflow).
+            let diff = f1 - f2;
+            let (m, r1) = if diff.abs() < 600.0 {
+                let a = p * diff.exp() * s1;
+                let b = (1.0 - p) * s2;
+                (f2 + (a + b).ln(), a / (a + b))
+            } else {
+                let (x1, x2) = (lp + f1 + s1.ln(), lq + f2 + s2.ln());
+                let m = log_add(x1, x2);
+                (m, (x1 - m).exp())
+            };
             let r2 = 1.0 - r1;
             total -= w * m;
             g[0] -= w * r1 * da1 * a1;
             g[1] -= w * r1 * db1 * b1;
             g[2] -= w * r2 * da2 * a2;
             g[3] -= w * r2 * db2 * b2;
-            g[4] -= w * ((f1 - m).exp() - (f2 - m).exp()) * p * (1.0 - p);
+            // ∂m/∂logit P = (e^(f₁−m) − e^(f₂−m))·P(1−P) = r₁ − P.
+            g[4] -= w * (r1 - p);
         }
         (total, g)
     }
@@ -526,18 +774,18 @@ pub fn fit_prior(points: &[(u64, f64)], options: &FitOptions) -> Result<MgpsFit,
             "at least one starting point is needed",
         ));
     }
-    let mut results = Vec::new();
-    let mut evaluations = 0;
     for (i, s) in options.starts.iter().enumerate() {
         s.validate()
             .map_err(|e| RiskError::invalid(format!("starts[{i}]"), e.to_string()))?;
-        // The search stays inside the bounds (α, β < param_limit): outside, −log L is +∞.
-        let out_of_bounds = |th: &MgpsPrior| {
-            [th.alpha1, th.beta1, th.alpha2, th.beta2]
-                .iter()
-                .any(|&v| v >= options.param_limit)
-        };
-        let r = if options.n_star <= 1 {
+    }
+    // The search stays inside the bounds (α, β < param_limit): outside, −log L is +∞.
+    let out_of_bounds = |th: &MgpsPrior| {
+        [th.alpha1, th.beta1, th.alpha2, th.beta2]
+            .iter()
+            .any(|&v| v >= options.param_limit)
+    };
+    let run = |s: &MgpsPrior| {
+        if options.n_star <= 1 {
             // Quasi-Newton with the analytic gradient; the best start is polished below.
             Bfgs::default().minimize(
                 |x| {
@@ -554,17 +802,61 @@ pub fn fit_prior(points: &[(u64, f64)], options: &FitOptions) -> Result<MgpsFit,
             options.optimizer.minimize(
                 |x| {
                     let th = MgpsPrior::from_x(x);
-                    if [th.alpha1, th.beta1, th.alpha2, th.beta2]
-                        .iter()
-                        .any(|&v| v >= options.param_limit)
-                    {
+                    if out_of_bounds(&th) {
                         return f64::INFINITY;
                     }
                     pts.neg_log_likelihood(&th, options.n_star)
                 },
                 &s.to_x(),
             )
-        };
+        }
+    };
+    // The starts are independent searches: on large inputs they run on the available cores
+    // (`std::thread::scope`), each exactly as it would alone, so the result does not depend on it.
+    let threads = if pts.n.len() >= PARALLEL_MIN_FIT_POINTS {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+            .min(super::par::MAX_THREADS)
+            .min(options.starts.len())
+    } else {
+        1
+    };
+    let runs: Vec<_> = if threads <= 1 {
+        options.starts.iter().map(run).collect()
+    } else {
+        let run = &run;
+        let mut slots: Vec<Option<_>> = vec![None; options.starts.len()];
+        std::thread::scope(|sc| {
+            // Start i goes to thread i mod threads.
+            let handles: Vec<_> = (0..threads)
+                .map(|t| {
+                    sc.spawn(move || {
+                        options
+                            .starts
+                            .iter()
+                            .enumerate()
+                            .skip(t)
+                            .step_by(threads)
+                            .map(|(i, s)| (i, run(s)))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            for h in handles {
+                for (i, r) in h.join().expect("a fit thread panicked") {
+                    slots[i] = Some(r);
+                }
+            }
+        });
+        slots
+            .into_iter()
+            .map(|r| r.expect("every start ran"))
+            .collect()
+    };
+    let mut evaluations = 0;
+    let mut results = Vec::with_capacity(runs.len());
+    for r in runs {
         evaluations += r.evaluations;
         results.push((MgpsPrior::from_x(&r.x).canonical(), r.f));
     }
@@ -599,13 +891,11 @@ pub fn fit_prior(points: &[(u64, f64)], options: &FitOptions) -> Result<MgpsFit,
         let r = polish.minimize(
             |x| {
                 let th = MgpsPrior::from_x(x);
-                if [th.alpha1, th.beta1, th.alpha2, th.beta2]
-                    .iter()
-                    .any(|&v| v >= options.param_limit)
-                {
+                if out_of_bounds(&th) {
                     return f64::INFINITY;
                 }
-                pts.neg_log_likelihood(&th, options.n_star)
+                // The same −log L as `neg_log_likelihood`, with fewer logarithms.
+                pts.nll_grad(&th, options.n_star).0
             },
             &best.0.to_x(),
         );
@@ -620,7 +910,9 @@ pub fn fit_prior(points: &[(u64, f64)], options: &FitOptions) -> Result<MgpsFit,
         .count();
     Ok(MgpsFit {
         prior: best.0,
-        neg_log_likelihood: best.1,
+        // Reported with the reference formula (`neg_log_likelihood`); the search used the
+        // algebraically equal one of `nll_grad`, which rounds differently in the last digits.
+        neg_log_likelihood: pts.neg_log_likelihood(&best.0, options.n_star),
         evaluations,
         starts_agreeing,
         per_start: results,

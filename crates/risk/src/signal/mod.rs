@@ -16,10 +16,11 @@ pub mod contingency;
 pub mod measures;
 pub mod mgps;
 mod optimize;
+mod par;
 pub mod report;
 
 pub use contingency::{Cell, Contingency, ExpectedMethod, Report};
-pub use measures::{Bcpnn, Interval, Table2x2};
+pub use measures::{Bcpnn, Interval, PrrSignal, Table2x2};
 pub use mgps::{FitOptions, MgpsFit, MgpsPrior, MgpsScore};
 pub use optimize::{Bfgs, NelderMead, NelderMeadResult};
 pub use report::{Method, signals_csv};

@@ -288,3 +288,77 @@ fn squashed_fit_is_close_to_the_full_fit() {
     assert!(on_all >= full.neg_log_likelihood - 1e-9);
     assert_close("squashed p", squashed.prior.p, full.prior.p, 0.1);
 }
+
+/// A naive reference for the posterior quantiles: bisection in log λ on the mixture CDF built
+/// from statrs' regularized incomplete gamma.
+fn naive_quantile(prior: &MgpsPrior, n: u64, e: f64, qn: f64, p: f64) -> f64 {
+    let nf = n as f64;
+    let cdf = |x: f64| {
+        qn * risk::special::gamma_p(prior.alpha1 + nf, (prior.beta1 + e) * x)
+            + (1.0 - qn) * risk::special::gamma_p(prior.alpha2 + nf, (prior.beta2 + e) * x)
+    };
+    let (mut lo, mut hi) = ((1e-300f64).ln(), (1e300f64).ln());
+    for _ in 0..200 {
+        let mid = 0.5 * (lo + hi);
+        if cdf(mid.exp()) < p {
+            lo = mid
+        } else {
+            hi = mid
+        }
+    }
+    (0.5 * (lo + hi)).exp()
+}
+
+/// `score_all` (per-count constants, Halley from the heavier component's quantile, several
+/// threads above 32,768 cells) equals the one-cell `score` bit for bit, and its EB05/EB95 agree
+/// with a naive bisection to 1e-10 relative, over random (n, E) and three priors: openEBGM's
+/// CAERS prior, a boundary prior (shapes near 0, as fitted on the benchmark's synthetic table)
+/// and two well-separated components.
+#[test]
+fn score_all_equals_one_cell_scores_and_a_naive_quantile() {
+    let mut rng = risk::rng::Xoshiro256::seed(5);
+    let mut cells: Vec<(u64, f64)> = (0..40_000)
+        .map(|_| {
+            let n = (300f64.powf(rng.next_f64())) as u64;
+            let e = 1e-4 * 1e7f64.powf(rng.next_f64());
+            (n.max(1), e)
+        })
+        .collect();
+    // Repeated cells are scored once and copied.
+    for i in 0..2_000 {
+        cells.push(cells[i * 7]);
+    }
+    let priors = [
+        caers_fixed_theta(),
+        MgpsPrior {
+            alpha1: 1.1219366292006548e-15,
+            beta1: 0.0029614841547492186,
+            alpha2: 1.0560106445267082e-7,
+            beta2: 0.06256622024545731,
+            p: 0.16254533271959629,
+        },
+        MgpsPrior {
+            alpha1: 50.0,
+            beta1: 0.5,
+            alpha2: 0.3,
+            beta2: 3.0,
+            p: 0.01,
+        },
+    ];
+    for prior in priors {
+        let all = prior.score_all(&cells);
+        for (i, &(n, e)) in cells.iter().enumerate() {
+            assert_eq!(all[i], prior.score(n, e), "cell {i} (n={n}, E={e})");
+        }
+        for &(n, e) in cells.iter().step_by(101) {
+            let s = prior.score(n, e);
+            let (qn, _, ebgm) = prior.ebgm(n, e);
+            assert_close(&format!("n={n} E={e} Qn"), s.qn, qn, 1e-12);
+            assert_close(&format!("n={n} E={e} EBGM"), s.ebgm, ebgm, 1e-12);
+            for (got, p) in [(s.eb05, 0.05), (s.eb95, 0.95)] {
+                let want = naive_quantile(&prior, n, e, s.qn, p);
+                assert_close(&format!("{prior:?} n={n} E={e} q{p}"), got, want, 1e-10);
+            }
+        }
+    }
+}
