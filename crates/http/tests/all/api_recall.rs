@@ -1032,6 +1032,148 @@ async fn the_delivery_worker_posts_signed_webhooks_backs_off_and_stops_cleanly()
     );
 }
 
+/// Follow `Link: rel="next"` from `uri`: every page's items, and the last link seen per page.
+async fn all_pages(h: &Harness, uri: &str, key: &str) -> Vec<Vec<Value>> {
+    let mut pages = Vec::new();
+    let mut next = Some(uri.to_string());
+    while let Some(u) = next {
+        let r = h.get(&u, Some(key)).await;
+        assert_eq!(r.status, StatusCode::OK, "{u}: {}", r.text());
+        pages.push(r.json().as_array().unwrap().clone());
+        next = r.next_link();
+        assert!(pages.len() <= 50, "paging does not end");
+    }
+    pages
+}
+
+/// A GTIN-14 with its check digit.
+fn gtin(n: u32) -> String {
+    let body = format!("0086000{n:06}");
+    let sum: u32 = body
+        .bytes()
+        .rev()
+        .enumerate()
+        .map(|(i, d)| u32::from(d - b'0') * if i % 2 == 0 { 3 } else { 1 })
+        .sum();
+    format!("{body}{}", (10 - sum % 10) % 10)
+}
+
+#[tokio::test]
+async fn recall_and_master_data_lists_page_without_showing_others_records() {
+    let h = Harness::new();
+    chain(&h).await;
+    let c = key_c(&h);
+    // Three recalls that notify orgB (holder), two that only orgC (the firm) may see.
+    let mut visible_to_b = BTreeSet::new();
+    for i in 0..5 {
+        let (key, body) = if i % 2 == 0 {
+            (&h.keys.regulator, recall_body("orgA"))
+        } else {
+            let mut b = recall_body("orgC");
+            b["targets"] = json!({ "lots": ["urn:epc:class:lgtin:0614141.107346.OTHER"] });
+            (&c, b)
+        };
+        let mut body = body;
+        body["title"] = json!(format!("recall {i}"));
+        let r = post_json(&h, "/api/recalls", Some(key), &body).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+        if i % 2 == 0 {
+            visible_to_b.insert(r.json()["id"].as_str().unwrap().to_string());
+        }
+    }
+    let ids = |pages: &[Vec<Value>]| -> Vec<String> {
+        pages
+            .iter()
+            .flatten()
+            .map(|r| r["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    // The regulator sees all five, two per page, each once, in id order.
+    let pages = all_pages(&h, "/api/recalls?perPage=2", &h.keys.regulator).await;
+    assert_eq!(
+        pages.iter().map(Vec::len).collect::<Vec<_>>(),
+        vec![2, 2, 1]
+    );
+    let all = ids(&pages);
+    let mut sorted = all.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(all, sorted);
+    assert_eq!(all.len(), 5);
+    // orgB pages through exactly its three; after the last one no link hints at orgC's.
+    let pages = all_pages(&h, "/api/recalls?perPage=1", &h.keys.b).await;
+    assert_eq!(pages.len(), 3, "{pages:?}");
+    assert_eq!(
+        ids(&pages).into_iter().collect::<BTreeSet<_>>(),
+        visible_to_b
+    );
+    // A token is useless to another caller (it fails like a garbled one).
+    let first = h.get("/api/recalls?perPage=1", Some(&h.keys.b)).await;
+    let link = first.next_link().unwrap();
+    for key in [&h.keys.a, &c, &h.keys.regulator] {
+        let r = h.get(&link, Some(key)).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+        assert!(r.problem_type().contains("QueryParameterException"));
+    }
+    assert_eq!(
+        h.get("/api/recalls?perPage=0", Some(&h.keys.b))
+            .await
+            .status,
+        StatusCode::BAD_REQUEST
+    );
+
+    // Master data: 7 products, three per page, JSON and CSV (the format stays in the link).
+    let products: Vec<Value> = (1..=7)
+        .map(|i| json!({ "gtin": gtin(i), "name": format!("product {i}") }))
+        .collect();
+    let r = post_json(
+        &h,
+        "/api/masterdata/products",
+        Some(&h.keys.a),
+        &json!(products),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let pages = all_pages(&h, "/api/masterdata/products?perPage=3", &h.keys.b).await;
+    assert_eq!(
+        pages.iter().map(Vec::len).collect::<Vec<_>>(),
+        vec![3, 3, 1]
+    );
+    let got: BTreeSet<String> = pages
+        .iter()
+        .flatten()
+        .map(|p| p["gtin"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(got, (1..=7).map(gtin).collect());
+    let csv = h
+        .get(
+            "/api/masterdata/products?format=csv&perPage=3",
+            Some(&h.keys.b),
+        )
+        .await;
+    assert_eq!(csv.text().lines().count(), 4, "{}", csv.text());
+    let link = csv.next_link().unwrap();
+    assert!(link.contains("format=csv"), "{link}");
+    let second = h.get(&link, Some(&h.keys.b)).await;
+    assert!(
+        second
+            .header("content-type")
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    assert_eq!(second.text().lines().count(), 4);
+    // Bound to the caller's scope and to the query.
+    assert_eq!(
+        h.get(&link, Some(&h.keys.a)).await.status,
+        StatusCode::BAD_REQUEST
+    );
+    let as_json = link.replace("format=csv", "format=json");
+    assert_eq!(
+        h.get(&as_json, Some(&h.keys.b)).await.status,
+        StatusCode::BAD_REQUEST
+    );
+}
+
 #[tokio::test]
 async fn recall_input_is_validated_field_by_field() {
     let h = Harness::new();

@@ -9,8 +9,8 @@ use serde_json::{Map, Value, json};
 use store::{NewRecord, Role, Scope, Store, StoreError};
 
 use super::{
-    BODY_MAX, LIST_MAX, ROWS_MAX, check_text, csv_line, media_type, parse_csv, query_map,
-    read_body, require, typed_response,
+    BODY_MAX, ROWS_MAX, check_text, csv_line, media_type, parse_csv, query_map, read_body,
+    record_page, require, typed_response,
 };
 use crate::auth::Principal;
 use crate::error::ApiError;
@@ -381,16 +381,6 @@ pub(super) async fn import(
     Ok((StatusCode::OK, axum::Json(json!({ "imported": n }))).into_response())
 }
 
-/// Every record of a kind (all owners), at most [`LIST_MAX`].
-pub fn read_all(s: &dyn Store, kind: Kind) -> Result<Vec<Value>, StoreError> {
-    Ok(
-        s.list_records(&Scope::All, kind.collection(), None, LIST_MAX)?
-            .into_iter()
-            .map(|r| r.body)
-            .collect(),
-    )
-}
-
 /// One record by key (all owners).
 pub fn lookup(s: &dyn Store, kind: Kind, key: &str) -> Result<Option<Value>, StoreError> {
     Ok(s.get_record(&Scope::All, kind.collection(), key)?
@@ -409,14 +399,19 @@ pub(super) async fn list(
         &[Role::Enterprise, Role::Regulator, Role::Admin],
         "read master data",
     )?;
-    let q = query_map(&state, raw.as_deref(), &["format"])?;
+    let mut q = query_map(
+        &state,
+        raw.as_deref(),
+        &["format", "perPage", "nextPageToken"],
+    )?;
     let k = Kind::parse(&kind)
         .ok_or_else(|| ApiError::NoSuchResource(format!("{kind}: no such master data")))?;
     let accept_csv = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|a| a.contains("text/csv"));
-    let csv = match q.get("format").map(String::as_str) {
+    let format = q.remove("format");
+    let csv = match format.as_deref() {
         Some("csv") => true,
         Some("json") => false,
         None => accept_csv,
@@ -426,15 +421,32 @@ pub(super) async fn list(
             ));
         }
     };
-    let mut rows = blocking(&state, move |s| read_all(s, k)).await?;
-    for r in &mut rows {
-        if let Some(m) = r.as_object_mut() {
+    // The format is part of what a page token is bound to.
+    if let Some(f) = format {
+        q.insert("format".into(), f);
+    }
+    let keep: std::sync::Arc<super::Keep> = std::sync::Arc::new(|_, r| {
+        let mut v = r.body.clone();
+        if let Some(m) = v.as_object_mut() {
             m.remove("webhook_secret");
         }
-    }
+        Ok(Some(v))
+    });
+    let mut page = record_page(
+        &state,
+        &p,
+        &format!("/api/masterdata/{kind}"),
+        q,
+        k.collection(),
+        keep,
+    )
+    .await?;
     if !csv {
-        return Ok(axum::Json(Value::Array(rows)).into_response());
+        let mut resp = axum::Json(Value::Array(std::mem::take(&mut page.items))).into_response();
+        page.headers(&mut resp);
+        return Ok(resp);
     }
+    let rows = &page.items;
     let cols: Vec<&str> = k
         .fields()
         .iter()
@@ -449,5 +461,7 @@ pub(super) async fn list(
             .collect();
         out.push_str(&csv_line(&fields));
     }
-    Ok(typed_response("text/csv; charset=utf-8", out))
+    let mut resp = typed_response("text/csv; charset=utf-8", out);
+    page.headers(&mut resp);
+    Ok(resp)
 }

@@ -34,7 +34,7 @@ use store::Role;
 
 use crate::auth::Principal;
 use crate::error::ApiError;
-use crate::{AppState, params};
+use crate::{AppState, blocking, params};
 
 pub use delivery::{
     HttpWebhookSender, WorkerConfig, WorkerSummary, next_wait, run_delivery_worker,
@@ -49,8 +49,12 @@ pub const BODY_MAX: usize = 8 * 1024 * 1024;
 pub const ROWS_MAX: usize = 10_000;
 /// Longest text field.
 pub const TEXT_MAX: usize = 512;
-/// Most records returned by one list request.
-pub const LIST_MAX: usize = 1_000;
+/// `perPage` of the recall and master-data lists when none is given (at most
+/// `HttpLimits::per_page_max`).
+pub const PAGE_DEFAULT: usize = 100;
+/// Most records examined for one page of a filtered list (recalls an enterprise may see): when
+/// reached, the page ends early and its token continues from there.
+pub const SCAN_MAX: usize = 20_000;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -283,6 +287,128 @@ pub(crate) fn trace_store_err(e: trace::TraceError) -> store::StoreError {
     }
 }
 
+// ----- paging of record lists -----
+
+/// One page of a record list, with its `Link` header when more follows.
+pub(crate) struct RecordPage {
+    pub items: Vec<Value>,
+    link: Option<(String, String)>,
+}
+
+impl RecordPage {
+    /// Adds `Link: <…&nextPageToken=…>; rel="next"` and `GS1-Next-Page-Token-Expires`.
+    pub fn headers(&self, resp: &mut Response) {
+        if let Some((link, expires)) = &self.link {
+            for (name, v) in [
+                (header::LINK.as_str(), link),
+                ("GS1-Next-Page-Token-Expires", expires),
+            ] {
+                if let Ok(v) = HeaderValue::from_str(v) {
+                    resp.headers_mut().insert(name, v);
+                }
+            }
+        }
+    }
+}
+
+/// A record and what the caller sees of it (`None`: not visible).
+pub(crate) type Keep = dyn Fn(&dyn store::Store, &store::Record) -> Result<Option<Value>, store::StoreError>
+    + Send
+    + Sync;
+
+/// One page of `collection` in id order, as `GET /epcis/events` pages: `perPage` (default
+/// [`PAGE_DEFAULT`]) and a `nextPageToken` sealed with the server secret and bound to the
+/// caller's scope, `resource` and the other query parameters `q` (so it is useless to another
+/// organisation or query). A next page is announced only when a further visible record exists
+/// (or [`SCAN_MAX`] records were examined), so paging tells nothing about records the caller
+/// cannot see; the token's position is encrypted.
+pub(crate) async fn record_page(
+    state: &AppState,
+    p: &Principal,
+    resource: &str,
+    mut q: BTreeMap<String, String>,
+    collection: &'static str,
+    keep: std::sync::Arc<Keep>,
+) -> Result<RecordPage, ApiError> {
+    let max = state.limits.per_page_max;
+    let per_page = match q.remove("perPage") {
+        None => PAGE_DEFAULT.min(max),
+        Some(v) => v
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=max).contains(n))
+            .ok_or_else(|| ApiError::QueryParameter(format!("perPage: must be 1 to {max}")))?,
+    };
+    let tok = q.remove("nextPageToken");
+    let rest: Vec<(String, String)> = q.into_iter().collect();
+    let scope = p.scope();
+    let secret = blocking(state, |s| s.server_secret()).await?;
+    let now = state.now_ms();
+    let binding = crate::token::Binding {
+        scope: &scope,
+        resource,
+        params: &rest,
+    };
+    let after = match &tok {
+        Some(t) => Some(
+            crate::token::verify(&secret, &binding, t, now)?["a"]
+                .as_str()
+                .ok_or_else(|| {
+                    ApiError::QueryParameter(
+                        "nextPageToken: not valid for this query (or expired)".into(),
+                    )
+                })?
+                .to_string(),
+        ),
+        None => None,
+    };
+    let (mut items, cursor) = blocking(state, move |s| {
+        let mut items: Vec<(String, Value)> = Vec::new();
+        let mut after = after;
+        let mut scanned = 0usize;
+        loop {
+            let batch = s.list_records(&store::Scope::All, collection, after.as_deref(), 500)?;
+            let Some(last) = batch.last() else {
+                return Ok((items, None));
+            };
+            let last_id = last.id.clone();
+            for r in &batch {
+                scanned += 1;
+                if let Some(v) = keep(s, r)? {
+                    items.push((r.id.clone(), v));
+                    if items.len() > per_page {
+                        let at = items[per_page - 1].0.clone();
+                        return Ok((items, Some(at)));
+                    }
+                }
+                if scanned >= SCAN_MAX {
+                    return Ok((items, Some(r.id.clone())));
+                }
+            }
+            after = Some(last_id);
+        }
+    })
+    .await?;
+    items.truncate(per_page);
+    let link = cursor.map(|at| {
+        let t = crate::token::sign(&secret, &binding, json!({ "a": at }), now);
+        let mut pairs = rest.clone();
+        pairs.push(("perPage".into(), per_page.to_string()));
+        pairs.push(("nextPageToken".into(), t));
+        (
+            format!(
+                "<{resource}?{}>; rel=\"next\"",
+                params::encode_pairs(&pairs)
+            ),
+            crate::output::format_time_ms(crate::token::expires_ms(now)),
+        )
+    });
+    Ok(RecordPage {
+        items: items.into_iter().map(|(_, v)| v).collect(),
+        link,
+    })
+}
+
 // ----- GET /api/trace -----
 
 /// Most link hops a caller may ask for.
@@ -369,8 +495,8 @@ const DOCS: &[Doc] = &[
     Doc {
         method: "get",
         path: "/api/masterdata/{kind}",
-        summary: "List master data (kind: organisations, locations, products); CSV with Accept: text/csv",
-        query: &["format"],
+        summary: "List master data (kind: organisations, locations, products); CSV with Accept: text/csv; paged (perPage, nextPageToken, Link)",
+        query: &["format", "perPage", "nextPageToken"],
         body: None,
         public: false,
     },
@@ -385,8 +511,8 @@ const DOCS: &[Doc] = &[
     Doc {
         method: "get",
         path: "/api/recalls",
-        summary: "List recalls visible to the caller",
-        query: &[],
+        summary: "List recalls visible to the caller; paged (perPage, nextPageToken, Link)",
+        query: &["perPage", "nextPageToken"],
         body: None,
         public: false,
     },

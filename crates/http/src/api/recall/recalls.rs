@@ -16,7 +16,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use hmac::{Hmac, Mac};
@@ -31,7 +31,8 @@ use super::effectiveness::{
 };
 use super::masterdata::{self, Kind};
 use super::{
-    LIST_MAX, check_text, csv_line, json_body, parse_time, require, trace_store_err, typed_response,
+    check_text, csv_line, json_body, parse_time, query_map, record_page, require, trace_store_err,
+    typed_response,
 };
 use crate::auth::{MaybePrincipal, Principal};
 use crate::error::ApiError;
@@ -730,28 +731,29 @@ pub(super) async fn get_one(
 pub(super) async fn list(
     State(state): State<AppState>,
     p: Principal,
+    RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     require(
         &p,
         &[Role::Regulator, Role::Admin, Role::Enterprise],
         "list recalls",
     )?;
-    let out = blocking(&state, move |s| {
-        let all = s.list_records(&Scope::All, RECALLS, None, LIST_MAX)?;
-        let mut out = Vec::new();
-        for r in all {
-            if load_visible(s, &p, &r.id)?.is_some() {
-                out.push(json!({
-                    "id": r.id, "title": r.body["title"], "classification": r.body["classification"],
-                    "status": r.body["status"], "recalling_firm": r.body["recalling_firm"],
-                    "opened_ms": r.body["opened_ms"], "published": r.body["published"],
-                }));
-            }
+    let q = query_map(&state, raw.as_deref(), &["perPage", "nextPageToken"])?;
+    let pp = p.clone();
+    let keep: std::sync::Arc<super::Keep> = std::sync::Arc::new(move |s, r| {
+        if !(is_regulator(&pp) || is_firm(&pp, &r.body) || load_visible(s, &pp, &r.id)?.is_some()) {
+            return Ok(None);
         }
-        Ok(out)
-    })
-    .await?;
-    Ok(axum::Json(Value::Array(out)).into_response())
+        Ok(Some(json!({
+            "id": r.id, "title": r.body["title"], "classification": r.body["classification"],
+            "status": r.body["status"], "recalling_firm": r.body["recalling_firm"],
+            "opened_ms": r.body["opened_ms"], "published": r.body["published"],
+        })))
+    });
+    let mut page = record_page(&state, &p, "/api/recalls", q, RECALLS, keep).await?;
+    let mut resp = axum::Json(Value::Array(std::mem::take(&mut page.items))).into_response();
+    page.headers(&mut resp);
+    Ok(resp)
 }
 
 fn amounts_text(a: &[trace::recall::Amount]) -> String {
