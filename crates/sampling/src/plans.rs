@@ -473,7 +473,7 @@ pub fn double_plan(
         (Standard::Gb2828, Inspection::Reduced) => {
             return Err(PlanError::NotAvailable {
                 what: "GB/T 2828.1-2012 (ISO 2859-1:1999) double sampling plans for reduced inspection",
-                why: "Table 3-C is not in the reference data and differs from Z1.4; use --scheme single or --standard z14",
+                why: "no verified copy of Table 3-C was found (docs/sampling.md); use scheme single, or standard z14 for the Z1.4 plans",
             });
         }
     };

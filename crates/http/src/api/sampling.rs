@@ -755,7 +755,11 @@ async fn plan(
         aql: Aql::parse(q_required(&q, "aql")?).map_err(query_err)?,
         lot_size,
     };
-    let r = plans::plan(&req).map_err(query_err)?;
+    let r = plans::plan(&req).map_err(|e| match e {
+        PlanError::NotAvailable { .. } => ApiError::QueryParameter(format!("scheme: {e}")),
+        PlanError::TableGap { .. } => ApiError::QueryParameter(format!("aql: {e}")),
+        other => query_err(other),
+    })?;
     Ok(axum::Json(plan_json(&r)).into_response())
 }
 

@@ -176,8 +176,22 @@ async fn plan_route_matches_table_1_and_the_resolved_z14_tables() {
     );
     assert_eq!(st[1]["accept"].as_u64(), Some(num("ac2_cum")));
     assert_eq!(st[1]["reject"].as_u64(), Some(num("re2_cum")));
-    // GB/T 2828.1 reduced plans have Re = Ac + 1 everywhere.
-    for aql in &aqls {
+    // GB/T 2828.1 reduced plans: lot 3000 at level II is code letter K; every AQL of row K of
+    // Table 2-C as transcribed from the standard (the sampling crate's test data, source in its
+    // header), through Table 1 and the arrows.
+    let t2c = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../sampling/tests/data/gbt2828_1_2012_table2c_resolved.csv"
+    ))
+    .unwrap();
+    let row_k: Vec<Vec<&str>> = t2c
+        .lines()
+        .filter(|l| l.starts_with("K,"))
+        .map(|l| l.split(',').collect())
+        .collect();
+    assert_eq!(row_k.len(), 26);
+    for cell in &row_k {
+        let aql = cell[1];
         let v = h
             .get(
                 &format!("/api/sampling/plan?lot_size=3000&aql={aql}&inspection=reduced"),
@@ -185,12 +199,27 @@ async fn plan_route_matches_table_1_and_the_resolved_z14_tables() {
             )
             .await
             .json();
+        assert_eq!(v["code_letter"], "K");
+        assert_eq!(v["plan_letter"], cell[2], "AQL {aql}");
         assert_eq!(
-            v["reject"].as_u64().unwrap(),
-            v["accept"].as_u64().unwrap() + 1,
+            [&v["sample_size"], &v["accept"], &v["reject"]].map(|x| x.as_u64().unwrap()),
+            [cell[3], cell[4], cell[5]].map(|x| x.parse::<u64>().unwrap()),
             "AQL {aql}"
         );
     }
+    // GB/T 2828.1 reduced double plans (Table 3-C) are not provided: the error names the scheme.
+    let r = h
+        .get(
+            "/api/sampling/plan?lot_size=3000&aql=1.0&inspection=reduced&scheme=double",
+            key,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(
+        r.json()["detail"].as_str().unwrap().starts_with("scheme:"),
+        "{}",
+        r.text()
+    );
 }
 
 #[tokio::test]
