@@ -290,31 +290,33 @@ impl IdCache {
         else {
             return false;
         };
+        // `CP.IR.serial` with CP 6-12 digits and CP + IR 13 digits: the class part is 14
+        // bytes with one dot at 6..=12, and the second dot follows it.
         let b = body.as_bytes();
-        let Some(d1) = b.iter().position(|&c| c == b'.') else {
+        if b.len() < 16 || b[14] != b'.' {
             return false;
-        };
-        let Some(d2) = b[d1 + 1..]
-            .iter()
-            .position(|&c| c == b'.')
-            .map(|p| d1 + 1 + p)
-        else {
-            return false;
-        };
-        let (gcp, ir, serial) = (&b[..d1], &b[d1 + 1..d2], &b[d2 + 1..]);
-        let digits = |x: &[u8]| x.iter().all(u8::is_ascii_digit);
-        if !(6..=12).contains(&gcp.len())
-            || gcp.len() + ir.len() != 13
-            || !digits(gcp)
-            || !digits(ir)
-            || !(1..=20).contains(&serial.len())
+        }
+        let mut dots = 0;
+        let mut dot = 0;
+        for (i, &c) in b[..14].iter().enumerate() {
+            if c == b'.' {
+                dots += 1;
+                dot = i;
+            } else if !c.is_ascii_digit() {
+                return false;
+            }
+        }
+        let serial = &b[15..];
+        if dots != 1
+            || !(6..=12).contains(&dot)
+            || serial.len() > 20
             || !serial.iter().all(|&c| dl_keep(c))
         {
             return false;
         }
         let key = &urn[..urn.len() - serial.len()];
         let slot = Self::slot_in(&mut self.templates, key);
-        if !(slot.used && slot.key == key) {
+        if !(slot.used && same(&slot.key, key)) {
             let start = out.len();
             if !gs1::canonical_dl_into(urn, out) || !out.as_bytes()[start..].ends_with(serial) {
                 // Not the expected form: write whatever it gave, without a template.
@@ -357,8 +359,11 @@ impl std::hash::Hasher for FxHasher {
             let w = u64::from_le_bytes(c.try_into().unwrap_or([0; 8]));
             self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(K);
         }
-        for &b in chunks.remainder() {
-            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
         }
     }
 
@@ -647,13 +652,13 @@ impl<'a> Namespaces<'a> {
         let find = |list: &'a [(&'a str, &'a str)]| {
             list.iter()
                 .rev()
-                .find(|(p, _)| *p == prefix)
+                .find(|(p, _)| same(p, prefix))
                 .map(|(_, iri)| *iri)
         };
         find(self.local).or_else(|| find(self.doc)).or_else(|| {
             DEFAULT_NAMESPACES
                 .iter()
-                .find(|(p, _)| *p == prefix)
+                .find(|(p, _)| same(p, prefix))
                 .map(|(_, iri)| *iri)
         })
     }
@@ -675,7 +680,7 @@ impl<'a> Namespaces<'a> {
         let iri = if self.local.is_empty() {
             self.gs1
                 .iter()
-                .find(|(p, _)| *p == prefix)
+                .find(|(p, _)| same(p, prefix))
                 .map(|(_, iri)| *iri)?
         } else {
             self.get(prefix).filter(|iri| is_gs1_namespace(iri))?
@@ -1142,31 +1147,72 @@ static TOP: [Field; 20] = [
 
 /// The index in [`TOP`] of a top-level key.
 fn top_field(key: &str) -> u8 {
-    let i = match key {
-        "eventTime" => 0,
-        "eventTimeZoneOffset" => 1,
-        "certificationInfo" => 2,
-        "epcList" => 3,
-        "parentID" => 4,
-        "inputEPCList" => 5,
-        "childEPCs" => 6,
-        "quantityList" => 7,
-        "childQuantityList" => 8,
-        "inputQuantityList" => 9,
-        "outputEPCList" => 10,
-        "outputQuantityList" => 11,
-        "action" => 12,
-        "transformationID" => 13,
-        "bizStep" => 14,
-        "disposition" => 15,
-        "persistentDisposition" => 16,
-        "readPoint" => 17,
-        "bizLocation" => 18,
-        "sensorElementList" => 19,
-        _ => return NO_FIELD,
-    };
-    debug_assert_eq!(TOP[i].name, key);
-    i as u8
+    // Lengths first (a compare of two integers), then the bytes inline: a `match` on strings
+    // calls `memcmp` for every candidate.
+    TOP.iter()
+        .position(|f| same(f.name, key))
+        .map_or(NO_FIELD, |i| i as u8)
+}
+
+/// `a == b`, inline: eight bytes at a time, no call (the strings compared here are short, and a
+/// `memcmp` call costs more than the comparison).
+#[inline(always)]
+fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i + 8 <= a.len() {
+        if word(a, i) != word(b, i) {
+            return false;
+        }
+        i += 8;
+    }
+    a[i..].iter().zip(&b[i..]).all(|(x, y)| x == y)
+}
+
+/// The eight bytes of `b` from `i`, big-endian (so that words compare as the bytes do).
+#[inline(always)]
+fn word(b: &[u8], i: usize) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&b[i..i + 8]);
+    u64::from_be_bytes(w)
+}
+
+/// The sixteen bytes of `b` from `i`, big-endian.
+#[inline(always)]
+fn wide(b: &[u8], i: usize) -> u128 {
+    let mut w = [0u8; 16];
+    w.copy_from_slice(&b[i..i + 16]);
+    u128::from_be_bytes(w)
+}
+
+/// `a.cmp(b)` of byte strings, inline (see [`same`]).
+#[inline(always)]
+fn compare(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
+    let n = a.len().min(b.len());
+    let mut i = 0;
+    while i + 16 <= n {
+        let (x, y) = (wide(a, i), wide(b, i));
+        if x != y {
+            return x.cmp(&y);
+        }
+        i += 16;
+    }
+    while i + 8 <= n {
+        let (x, y) = (word(a, i), word(b, i));
+        if x != y {
+            return x.cmp(&y);
+        }
+        i += 8;
+    }
+    for (x, y) in a[i..n].iter().zip(&b[i..n]) {
+        if x != y {
+            return x.cmp(y);
+        }
+    }
+    a.len().cmp(&b.len())
 }
 
 /// Writes the pre-hash string of a built tree.
@@ -1319,8 +1365,8 @@ fn sort_group(
     let ranges = &mut stack[base..];
     if ranges.len() > 1 {
         let key = |r: &(usize, usize)| &out.as_bytes()[r.0..r.1];
-        if !ranges.is_sorted_by(|a, b| key(a) <= key(b)) {
-            ranges.sort_unstable_by(|a, b| key(a).cmp(key(b)));
+        if !ranges.is_sorted_by(|a, b| compare(key(a), key(b)).is_le()) {
+            ranges.sort_unstable_by(|a, b| compare(key(a), key(b)));
             scratch.clear();
             for r in ranges.iter() {
                 scratch.push_str(&out[r.0..r.1]);
@@ -1399,7 +1445,7 @@ impl Leaf<'_, '_> {
                 return;
             }
             let slot = ids.slot(&s);
-            if slot.used && slot.key == *s {
+            if slot.used && same(&slot.key, &s) {
                 self.out.push_str(if slot.value.is_empty() {
                     &s
                 } else {

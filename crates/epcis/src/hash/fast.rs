@@ -17,7 +17,7 @@
 use serde_json::{Map, Value};
 
 use super::{
-    Leaf, NO_FIELD, Name, TOP, Text, Voc, ignored_key, json_text, list_element_name, member,
+    Leaf, NO_FIELD, Name, TOP, Text, Voc, ignored_key, json_text, list_element_name, member, same,
     sort_group, top_field, vocab,
 };
 
@@ -44,6 +44,9 @@ pub(super) struct Fast<'n, 'o> {
     pub(super) nodes: usize,
 }
 
+/// The fields of a quantity element, in their order.
+const QUANTITY_FIELDS: [&str; 3] = ["epcClass", "quantity", "uom"];
+
 /// Give up: the generic path hashes this event.
 struct Bail;
 
@@ -65,14 +68,21 @@ impl<'n> Fast<'n, '_> {
 
     fn event_inner(&mut self, event: &'n Map<String, Value>, event_type: &str) -> Step {
         let mut slots: [Option<&'n Value>; TOP.len()] = [None; TOP.len()];
-        for (k, v) in event {
+        // The keys of the tail, by position (events have a dozen keys).
+        let mut tail = 0u64;
+        if event.len() > 64 {
+            return Err(Bail);
+        }
+        for (i, (k, v)) in event.iter().enumerate() {
             let f = top_field(k);
             if f != NO_FIELD {
                 if !v.is_null() {
                     slots[usize::from(f)] = Some(v);
                 }
-            } else if k == "@context" {
+            } else if same(k, "@context") {
                 return Err(Bail);
+            } else if !v.is_null() && !ignored_key(k) {
+                tail |= 1 << i;
             }
         }
         let out = &mut *self.leaf.out;
@@ -86,12 +96,13 @@ impl<'n> Fast<'n, '_> {
         // The tail: every other element, sorted.
         let start = self.leaf.out.len();
         let base = self.stack.len();
-        for (k, v) in event {
-            if top_field(k) != NO_FIELD || ignored_key(k) || v.is_null() {
+        for (i, (k, v)) in event.iter().enumerate() {
+            if tail & (1 << i) == 0 {
                 continue;
             }
             let name = self.leaf.ns.name_of(k);
-            let bookkeeping = matches!(name, Name::Key(key) if BOOKKEEPING.contains(&key));
+            let bookkeeping =
+                matches!(name, Name::Key(key) if BOOKKEEPING.iter().any(|b| same(b, key)));
             if bookkeeping || self.ignore.iter().any(|i| self.leaf.ns.name_of(i) == name) {
                 // Not hashed, but the generic path would still refuse it if it is too large.
                 self.check_size(v, 1)?;
@@ -148,17 +159,16 @@ impl<'n> Fast<'n, '_> {
     fn top(&mut self, i: usize, v: &'n Value) -> Step {
         let name = TOP[i].name;
         self.count(1)?;
-        match name {
-            "epcList" | "inputEPCList" | "outputEPCList" | "childEPCs" => self.epc_list(name, v),
-            "quantityList" | "childQuantityList" | "inputQuantityList" | "outputQuantityList" => {
-                self.quantity_list(name, v)
-            }
-            "readPoint" | "bizLocation" => self.location(name, v),
-            "persistentDisposition" | "sensorElementList" => Err(Bail),
+        // By index in `TOP` (a `match` on the names would compare strings).
+        match i {
+            3 | 5 | 6 | 10 => self.epc_list(name, v),
+            7 | 8 | 9 | 11 => self.quantity_list(name, v),
+            17 | 18 => self.location(name, v),
+            16 | 19 => Err(Bail),
             _ => {
-                let voc = match name {
-                    "bizStep" => Voc::Of(&vocab::BIZ_STEP),
-                    "disposition" => Voc::Of(&vocab::DISPOSITION),
+                let voc = match i {
+                    14 => Voc::Of(&vocab::BIZ_STEP),
+                    15 => Voc::Of(&vocab::DISPOSITION),
                     _ => Voc::None,
                 };
                 let text = Self::scalar(v)?;
@@ -225,18 +235,15 @@ impl<'n> Fast<'n, '_> {
                 if x.is_null() || (ignored_key(k) && k != "#text") {
                     continue;
                 }
-                let f = match k.as_str() {
-                    "epcClass" => 0,
-                    "quantity" => 1,
-                    "uom" => 2,
-                    _ => return Err(Bail),
+                let Some(f) = QUANTITY_FIELDS.iter().position(|q| same(q, k)) else {
+                    return Err(Bail);
                 };
                 fields[f] = Some(x);
             }
             let s = self.leaf.out.len();
             self.leaf.out.push_str("quantityElement");
             let after = self.leaf.out.len();
-            for (f, x) in ["epcClass", "quantity", "uom"].into_iter().zip(fields) {
+            for (f, x) in QUANTITY_FIELDS.into_iter().zip(fields) {
                 if let Some(x) = x {
                     self.count(3)?;
                     let text = Self::scalar(x)?;
@@ -266,7 +273,7 @@ impl<'n> Fast<'n, '_> {
             if x.is_null() || (ignored_key(k) && k != "#text") {
                 continue;
             }
-            if k != "id" {
+            if !same(k, "id") {
                 return Err(Bail);
             }
             id = Some(x);
@@ -369,7 +376,7 @@ impl<'n> Fast<'n, '_> {
                 let start = self.leaf.out.len();
                 let base = self.stack.len();
                 for (k, x) in m {
-                    if k == "type" || ignored_key(k) {
+                    if same(k, "type") || ignored_key(k) {
                         if k == "#text" {
                             return Err(Bail);
                         }
@@ -422,9 +429,45 @@ impl<'n> Fast<'n, '_> {
 
 /// The vocabulary of the `type` of the entries of an event-level list of pairs.
 fn pair_vocabulary(key: &str) -> Option<&'static vocab::Vocabulary> {
-    match key {
-        "bizTransactionList" => Some(&vocab::BIZ_TRANSACTION_TYPE),
-        "sourceList" | "destinationList" => Some(&vocab::SOURCE_DEST_TYPE),
-        _ => None,
+    if same(key, "bizTransactionList") {
+        Some(&vocab::BIZ_TRANSACTION_TYPE)
+    } else if same(key, "sourceList") || same(key, "destinationList") {
+        Some(&vocab::SOURCE_DEST_TYPE)
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `Fast::top` dispatches on positions in `TOP`.
+    #[test]
+    fn the_field_positions_are_those_of_top() {
+        let names = |ix: &[usize]| ix.iter().map(|&i| TOP[i].name).collect::<Vec<_>>();
+        assert_eq!(
+            names(&[3, 5, 6, 10]),
+            ["epcList", "inputEPCList", "childEPCs", "outputEPCList"]
+        );
+        assert_eq!(
+            names(&[7, 8, 9, 11]),
+            [
+                "quantityList",
+                "childQuantityList",
+                "inputQuantityList",
+                "outputQuantityList"
+            ]
+        );
+        assert_eq!(names(&[17, 18]), ["readPoint", "bizLocation"]);
+        assert_eq!(
+            names(&[14, 15, 16, 19]),
+            [
+                "bizStep",
+                "disposition",
+                "persistentDisposition",
+                "sensorElementList"
+            ]
+        );
     }
 }

@@ -14,7 +14,17 @@ pub struct Vocabulary {
 impl Vocabulary {
     /// The expansion prefix if `term` is a bare term of this vocabulary.
     pub fn prefix_of(&self, term: &str) -> Option<&'static str> {
-        self.terms.binary_search(&term).ok().map(|_| self.prefix)
+        // Terms are short: compare them inline rather than by a `memcmp` call each.
+        self.terms
+            .binary_search_by(|t| {
+                let (a, b) = (t.as_bytes(), term.as_bytes());
+                a.iter()
+                    .zip(b)
+                    .find(|(x, y)| x != y)
+                    .map_or(a.len().cmp(&b.len()), |(x, y)| x.cmp(y))
+            })
+            .ok()
+            .map(|_| self.prefix)
     }
 }
 
