@@ -22,6 +22,11 @@ fn level_of(code: &str) -> RiskLevel {
     }
 }
 
+/// Decision (EU) 2019/417, Annex, 6.1 "Folding chair", scenario 1 (as published by
+/// legislation.gov.uk, <https://www.legislation.gov.uk/eudn/2019/417/annex/division/2/division/6>,
+/// and identically in 2010/15, Annex Part IV 6.1): overall probability 1/500, "> 1/1 000",
+/// severity 1, "Low risk". This is the one matrix cell the Decision's text that we could read
+/// fixes; docs/risk.md lists what was searched for the rest.
 #[test]
 fn folding_chair_scenario_1_from_the_decision() {
     let r = reference();
@@ -61,8 +66,11 @@ fn folding_chair_scenario_1_from_the_decision() {
     assert!(a.rationale.iter().any(|l| l.contains("1/500")));
 }
 
-/// The matrix we encode equals the reference note's (whose cells are flagged "to verify"; see
-/// docs/risk.md for what could and could not be verified), and the example's cell.
+/// The matrix we encode equals the reference note's (whose cells are flagged "to verify"), and
+/// the example's cell. Table 4 of the Decision's Annex itself was searched for again on
+/// 2026-11-26 (legislation.gov.uk and EUR-Lex copies of 2019/417 and 2010/15, the RAPEX
+/// guidelines, the EU general risk assessment methodology, public code): no stored copy reaches
+/// the table, so 31 of the 32 cells remain as recalled. See docs/risk.md.
 #[test]
 fn matrix_equals_the_reference_note_cell_by_cell() {
     let r = reference();
