@@ -52,6 +52,11 @@ pub const CSV_ROWS_MAX: usize = 10_000;
 pub const SCAN_RECORDS_MAX: usize = 1_000_000;
 /// Records read per store call.
 const SCAN_BATCH: usize = 1_000;
+/// `perPage` of the alert list when none is given (at most `HttpLimits::per_page_max`).
+pub const PAGE_DEFAULT: usize = 100;
+/// Most records examined for one page of a filtered list: when reached, the page ends early and
+/// its token continues from there.
+pub const PAGE_SCAN_MAX: usize = 20_000;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -121,6 +126,129 @@ pub(crate) fn query_map(
         }
     }
     Ok(out)
+}
+
+/// One page of a record list, and the `Link` / `GS1-Next-Page-Token-Expires` headers when
+/// more follows.
+pub(crate) struct Page {
+    pub items: Vec<Value>,
+    next: Option<(String, String)>,
+}
+
+impl Page {
+    /// The items as a JSON array with the paging headers.
+    pub fn into_response(self) -> Response {
+        let mut resp = axum::Json(Value::Array(self.items)).into_response();
+        if let Some((link, expires)) = self.next {
+            for (name, v) in [
+                (header::LINK.as_str(), link),
+                ("GS1-Next-Page-Token-Expires", expires),
+            ] {
+                if let Ok(v) = HeaderValue::from_str(&v) {
+                    resp.headers_mut().insert(name, v);
+                }
+            }
+        }
+        resp
+    }
+}
+
+/// A filter over stored records: the body to list, or `None` to skip the record.
+pub(crate) type Keep = dyn Fn(&store::Record) -> Option<Value> + Send + Sync;
+
+/// One page of `collection` in id order, paged as `GET /epcis/events` is: `perPage` (default
+/// [`PAGE_DEFAULT`], at most the server's `per_page_max`) and a `nextPageToken` sealed with the
+/// server secret and bound to the caller's scope, `resource` and the other query parameters in
+/// `q` (a token is useless with another query or to another organisation, and does not show the
+/// record ids). A next page is announced only when a further matching record exists, or when
+/// [`PAGE_SCAN_MAX`] records were examined for this page.
+pub(crate) async fn page_records(
+    state: &AppState,
+    p: &Principal,
+    resource: &str,
+    mut q: BTreeMap<String, String>,
+    collection: &'static str,
+    keep: std::sync::Arc<Keep>,
+) -> Result<Page, ApiError> {
+    let max = state.limits.per_page_max;
+    let per_page = match q.remove("perPage") {
+        None => PAGE_DEFAULT.min(max),
+        Some(v) => v
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=max).contains(n))
+            .ok_or_else(|| ApiError::QueryParameter(format!("perPage: must be 1 to {max}")))?,
+    };
+    let token = q.remove("nextPageToken");
+    let rest: Vec<(String, String)> = q.into_iter().collect();
+    let scope = p.scope();
+    let secret = crate::blocking(state, |s| s.server_secret()).await?;
+    let now = state.now_ms();
+    let binding = crate::token::Binding {
+        scope: &scope,
+        resource,
+        params: &rest,
+    };
+    let after = match &token {
+        None => None,
+        Some(t) => Some(
+            crate::token::verify(&secret, &binding, t, now)?["a"]
+                .as_str()
+                .ok_or_else(|| {
+                    ApiError::QueryParameter(
+                        "nextPageToken: not valid for this query (or expired)".into(),
+                    )
+                })?
+                .to_string(),
+        ),
+    };
+    let (mut items, resume) = crate::blocking(state, move |s| {
+        let mut items: Vec<(String, Value)> = Vec::new();
+        let mut after = after;
+        let mut examined = 0usize;
+        loop {
+            let batch =
+                s.list_records(&store::Scope::All, collection, after.as_deref(), SCAN_BATCH)?;
+            let Some(last) = batch.last() else {
+                return Ok((items, None));
+            };
+            let last_id = last.id.clone();
+            for r in &batch {
+                examined += 1;
+                if let Some(v) = keep(r) {
+                    items.push((r.id.clone(), v));
+                    if items.len() > per_page {
+                        // One more exists: the next page starts after the last one shown.
+                        let at = items[per_page - 1].0.clone();
+                        return Ok((items, Some(at)));
+                    }
+                }
+                if examined >= PAGE_SCAN_MAX {
+                    return Ok((items, Some(r.id.clone())));
+                }
+            }
+            after = Some(last_id);
+        }
+    })
+    .await?;
+    items.truncate(per_page);
+    let next = resume.map(|at| {
+        let t = crate::token::sign(&secret, &binding, json!({ "a": at }), now);
+        let mut pairs = rest.clone();
+        pairs.push(("perPage".into(), per_page.to_string()));
+        pairs.push(("nextPageToken".into(), t));
+        (
+            format!(
+                "<{resource}?{}>; rel=\"next\"",
+                params::encode_pairs(&pairs)
+            ),
+            crate::output::format_time_ms(crate::token::expires_ms(now)),
+        )
+    });
+    Ok(Page {
+        items: items.into_iter().map(|(_, v)| v).collect(),
+        next,
+    })
 }
 
 /// Read a body of at most `max` bytes (a declared larger `Content-Length` is refused unread).
@@ -397,15 +525,29 @@ const DOCS: &[Doc] = &[
         summary: "Run an early-warning method over weekly report counts and store the alerts (regulator)",
         query: &[],
         body: Some(
-            "{\"method\": \"ears_c1|ears_c2|ears_c3|cusum|ewma|farrington\", \"by\": \"category|hazard|region\", \"from\", \"to\", ...}",
+            "{\"method\": \"ears_c1|ears_c2|ears_c3|cusum|ewma|farrington\", \"by\": \"category|hazard|region\", \"from\", \"to\", ...}; or Kulldorff's Poisson space-time scan statistic by region and week: {\"method\": \"space_time_scan\", \"from\", \"to\", \"regions\": [{\"id\", \"x\", \"y\", \"population\"?}], \"kind\"?, \"category\"?, \"hazard\"?, \"max_population_fraction\"? (0.5), \"max_weeks\"?, \"prospective\"?, \"replicates\"? (999), \"seed\"?, \"alpha\"? (0.05), \"top\"? (10)}: the most likely cluster with its Monte Carlo p-value, stored as an alert when p <= alpha",
         ),
         success: 200,
     },
     Doc {
         method: "get",
         path: "/api/alerts",
-        summary: "Stored alerts (regulator)",
-        query: &[("status", "open, assessed or proposed")],
+        summary: "Stored alerts in id order, paged (regulator); Link rel=\"next\" when more follow",
+        query: &[
+            ("status", "open, assessed or proposed"),
+            (
+                "method",
+                "ears_c1, ears_c2, ears_c3, cusum, ewma, farrington or space_time_scan",
+            ),
+            (
+                "perPage",
+                "alerts per page, 1 to the server's maximum (default 100)",
+            ),
+            (
+                "nextPageToken",
+                "from the previous page's Link header; bound to the caller and the other parameters",
+            ),
+        ],
         body: None,
         success: 200,
     },

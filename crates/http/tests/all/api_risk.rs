@@ -1186,6 +1186,316 @@ async fn signal_to_assessment_to_recall_proposal_is_one_chain() {
     );
 }
 
+/// A 4 × 4 grid of regions `Rij` at (i, j), population 1,000 each.
+fn grid() -> Vec<Value> {
+    (0..4)
+        .flat_map(|i| {
+            (0..4)
+                .map(move |j| json!({"id": format!("R{i}{j}"), "x": i, "y": j, "population": 1000}))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn space_time_scan_finds_the_planted_cluster_and_agrees_with_the_risk_crate() {
+    let h = Harness::new();
+    let from_day: i64 = 20_097; // 2025-01-09
+    let weeks = 8usize;
+    // One injury report per region and week, six more in R11 and R12 in each of weeks 6 and 7,
+    // and one report in a region the scan is not told about.
+    let mut csv = String::from(
+        "kind,category,hazard,injury_type,event_date,severity,age_group,body_part,place,region,description\n",
+    );
+    let mut counts = vec![vec![0.0; weeks]; 16];
+    let mut n = 0;
+    let mut row = |csv: &mut String, region: &str, day: i64| {
+        n += 1;
+        csv.push_str(&format!(
+            "injury,toys,choking,asphyxia,{},serious,0-3,mouth_teeth,home,{region},case {n}\n",
+            date(day)
+        ));
+    };
+    for i in 0..4 {
+        for j in 0..4 {
+            for (w, c) in counts[i * 4 + j].iter_mut().enumerate() {
+                row(&mut csv, &format!("R{i}{j}"), from_day + 7 * w as i64 + 2);
+                *c += 1.0;
+                if ((i, j) == (1, 1) || (i, j) == (1, 2)) && w >= 6 {
+                    for k in 0..6 {
+                        row(&mut csv, &format!("R{i}{j}"), from_day + 7 * w as i64 + k);
+                        *c += 1.0;
+                    }
+                }
+            }
+        }
+    }
+    row(&mut csv, "ZZ9", from_day + 3);
+    let r = send(&h, Method::POST, "/api/reports", &h.keys.a, "text/csv", csv).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let scan = json!({
+        "method": "space_time_scan", "from": date(from_day), "to": date(from_day + 56),
+        "regions": grid(), "max_weeks": 4, "replicates": 99, "seed": 7,
+    });
+    // Enterprises cannot run scans.
+    assert_eq!(
+        post(&h, "/api/alerts/scan", &h.keys.a, &scan).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let r = post(&h, "/api/alerts/scan", &h.keys.regulator, &scan).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let v = r.json();
+    assert_eq!(v["weeks"], json!(8));
+    assert_eq!(v["cases"], json!(counts.iter().flatten().sum::<f64>()));
+    assert_eq!(v["unlocated"], json!(1));
+    // The same scan through the pure crate on counts made here.
+    let regions: Vec<risk::warning::scan::Region> = (0..4)
+        .flat_map(|i| {
+            (0..4).map(move |j| risk::warning::scan::Region {
+                id: format!("R{i}{j}"),
+                x: i as f64,
+                y: j as f64,
+            })
+        })
+        .collect();
+    let want = risk::warning::scan::scan(
+        &regions,
+        &counts,
+        &vec![vec![1000.0; weeks]; 16],
+        &risk::warning::scan::ScanOptions {
+            max_population_fraction: 0.5,
+            max_window: 4,
+            prospective: false,
+            replicates: 99,
+            seed: 7,
+        },
+        10,
+    )
+    .unwrap();
+    let ml = want.most_likely.unwrap();
+    let names: Vec<&str> = ml.regions.iter().map(|&i| regions[i].id.as_str()).collect();
+    assert_eq!(v["most_likely"]["regions"], json!(names));
+    assert!((v["most_likely"]["llr"].as_f64().unwrap() - ml.llr).abs() <= 1e-9 * ml.llr);
+    assert_eq!(v["p_value"], json!(want.p_value.unwrap()));
+    assert_eq!(v["top"].as_array().unwrap().len(), want.top.len());
+    // The planted cluster: R11 and R12 in weeks 6 and 7, and nothing older.
+    assert!(names.contains(&"R11") && names.contains(&"R12"), "{v}");
+    assert_eq!(v["most_likely"]["week_start"], json!(date(from_day + 42)));
+    assert_eq!(v["most_likely"]["week_end"], json!(date(from_day + 56)));
+    assert!(want.p_value.unwrap() <= 0.05);
+    // It is stored as an alert with the reports of its cells, and a rescan stores nothing new.
+    let alerts = v["alerts"].as_array().unwrap();
+    assert_eq!(alerts.len(), 1, "{v}");
+    let alert = &alerts[0];
+    assert_eq!(alert["method"], "space_time_scan");
+    assert_eq!(alert["by"], "region");
+    assert_eq!(alert["group"], json!(names[0]));
+    let in_cluster: f64 = ml
+        .regions
+        .iter()
+        .map(|&i| counts[i][6] + counts[i][7])
+        .sum();
+    assert_eq!(alert["observed"], json!(in_cluster));
+    assert_eq!(
+        alert["report_ids"].as_array().unwrap().len(),
+        (in_cluster as usize).min(100)
+    );
+    let again = post(&h, "/api/alerts/scan", &h.keys.regulator, &scan)
+        .await
+        .json();
+    assert_eq!(again["alerts"], json!([]));
+    assert_eq!(again["existing"], json!([alert["id"]]));
+    // The alert goes on to an assessment like any other.
+    let mut input = chair();
+    input.as_object_mut().unwrap().remove("product");
+    input.as_object_mut().unwrap().remove("hazard");
+    let id = alert["id"].as_str().unwrap();
+    let r = post(
+        &h,
+        &format!("/api/alerts/{id}/assess"),
+        &h.keys.regulator,
+        &input,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    assert_eq!(r.json()["report_ids"], alert["report_ids"]);
+    // A narrower filter that matches nothing is an error naming the regions.
+    let mut s = scan.clone();
+    s["hazard"] = json!("burns");
+    assert_invalid(
+        &post(&h, "/api/alerts/scan", &h.keys.regulator, &s).await,
+        "/regions",
+    );
+    // Validation names the field and the rule.
+    for (patch, field) in [
+        (json!({"regions": []}), "/regions"),
+        (
+            json!({"regions": [{"id": "A1", "x": 0, "y": 0}, {"id": "A1", "x": 1, "y": 0}]}),
+            "/regions/1/id",
+        ),
+        (
+            json!({"regions": [{"id": "A1", "x": "east", "y": 0}]}),
+            "/regions/0/x",
+        ),
+        (
+            json!({"regions": [{"id": "A-1", "x": 0, "y": 0}]}),
+            "/regions/0/id",
+        ),
+        (
+            json!({"regions": [{"id": "A1", "x": 0, "y": 0, "population": 0}]}),
+            "/regions/0/population",
+        ),
+        (
+            json!({"regions": [{"id": "A1", "x": 0, "y": 0, "z": 1}]}),
+            "/regions/0/z",
+        ),
+        (
+            json!({"max_population_fraction": 0.7}),
+            "/max_population_fraction",
+        ),
+        (json!({"max_weeks": 9}), "/max_weeks"),
+        (json!({"max_weeks": 0}), "/max_weeks"),
+        (json!({"replicates": 10_000}), "/replicates"),
+        (json!({"alpha": 0}), "/alpha"),
+        (json!({"prospective": "yes"}), "/prospective"),
+        (json!({"to": date(from_day)}), "/to"),
+    ] {
+        let mut s = scan.clone();
+        for (k, val) in patch.as_object().unwrap() {
+            s[k] = val.clone();
+        }
+        assert_invalid(
+            &post(&h, "/api/alerts/scan", &h.keys.regulator, &s).await,
+            field,
+        );
+    }
+    // A request whose work would be too large is refused before it runs.
+    let many: Vec<Value> = (0..500)
+        .map(|i| json!({"id": format!("G{i}"), "x": i, "y": 0}))
+        .collect();
+    let s = json!({"method": "space_time_scan", "from": date(from_day), "to": date(from_day + 364),
+                   "regions": many, "replicates": 9_999});
+    assert_invalid(
+        &post(&h, "/api/alerts/scan", &h.keys.regulator, &s).await,
+        "/replicates",
+    );
+}
+
+/// Follow `Link: rel="next"` from `uri`: the items of every page.
+async fn all_pages(h: &Harness, uri: &str, key: &str) -> Vec<Vec<Value>> {
+    let mut pages = Vec::new();
+    let mut next = Some(uri.to_string());
+    while let Some(u) = next {
+        let r = h.get(&u, Some(key)).await;
+        assert_eq!(r.status, StatusCode::OK, "{u}: {}", r.text());
+        pages.push(r.json().as_array().unwrap().clone());
+        next = r.next_link();
+        if next.is_some() {
+            assert!(r.header("GS1-Next-Page-Token-Expires").is_some());
+        }
+        assert!(pages.len() <= 100, "paging does not end");
+    }
+    pages
+}
+
+#[tokio::test]
+async fn alert_list_pages_with_per_page_and_next_page_token() {
+    let h = Harness::new();
+    // 23 alerts stored directly, statuses and methods in turn.
+    let statuses = ["open", "assessed", "proposed"];
+    let methods = ["ears_c1", "cusum", "space_time_scan", "ewma"];
+    let mut all: Vec<Value> = Vec::new();
+    for i in 0..23 {
+        let body = json!({
+            "id": format!("alr-{i:04}"), "method": methods[i % 4], "status": statuses[i % 3],
+            "by": "category", "group": "toys",
+        });
+        h.store
+            .put_record(
+                store::NewRecord {
+                    collection: "alerts".into(),
+                    id: format!("alr-{i:04}"),
+                    owner: None,
+                    updated_ms: 0,
+                    body: body.clone(),
+                },
+                None,
+            )
+            .unwrap();
+        all.push(body);
+    }
+    let reg = h.keys.regulator.clone();
+    // Unfiltered, 5 per page: every alert once, in id order, pages full but the last.
+    let pages = all_pages(&h, "/api/alerts?perPage=5", &reg).await;
+    assert_eq!(pages.len(), 5);
+    assert!(pages[..4].iter().all(|p| p.len() == 5));
+    let flat: Vec<Value> = pages.concat();
+    assert_eq!(flat, all);
+    // Filtered: the pages hold exactly the matching alerts (a naive filter of the list above).
+    for (query, want) in [
+        (
+            "status=open",
+            all.iter().filter(|a| a["status"] == "open").count(),
+        ),
+        (
+            "method=cusum",
+            all.iter().filter(|a| a["method"] == "cusum").count(),
+        ),
+        (
+            "status=assessed&method=space_time_scan",
+            all.iter()
+                .filter(|a| a["status"] == "assessed" && a["method"] == "space_time_scan")
+                .count(),
+        ),
+    ] {
+        let pages = all_pages(&h, &format!("/api/alerts?{query}&perPage=2"), &reg).await;
+        let flat: Vec<Value> = pages.concat();
+        let naive: Vec<Value> = all
+            .iter()
+            .filter(|a| {
+                query.split('&').all(|kv| {
+                    let (k, v) = kv.split_once('=').unwrap();
+                    a[k] == v
+                })
+            })
+            .cloned()
+            .collect();
+        assert_eq!(flat.len(), want, "{query}");
+        assert_eq!(flat, naive, "{query}");
+        assert!(pages.iter().all(|p| p.len() <= 2));
+        // No empty trailing page: a next link only when more follows.
+        assert!(pages.last().is_some_and(|p| !p.is_empty()) || want == 0);
+    }
+    // Without perPage: the default page holds all 23 and announces no next page.
+    let r = h.get("/api/alerts", Some(&reg)).await;
+    assert_eq!(r.json().as_array().unwrap().len(), 23);
+    assert!(r.next_link().is_none());
+    // A token is bound to its query, and garbage or bad perPage values are refused by name.
+    let first = h.get("/api/alerts?status=open&perPage=2", Some(&reg)).await;
+    let link = first.next_link().unwrap();
+    let token = link.split("nextPageToken=").nth(1).unwrap().to_string();
+    for uri in [
+        format!("/api/alerts?status=proposed&perPage=2&nextPageToken={token}"),
+        "/api/alerts?nextPageToken=abc.def".to_string(),
+        "/api/alerts?perPage=0".to_string(),
+        "/api/alerts?perPage=lots".to_string(),
+        "/api/alerts?method=magic".to_string(),
+        "/api/alerts?page=2".to_string(),
+    ] {
+        let r = h.get(&uri, Some(&reg)).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{uri}: {}", r.text());
+        assert_eq!(
+            r.problem_type(),
+            "epcisException:QueryParameterException",
+            "{uri}"
+        );
+    }
+    // Enterprises may not list alerts.
+    assert_eq!(
+        h.get("/api/alerts?perPage=2", Some(&h.keys.a)).await.status,
+        StatusCode::FORBIDDEN
+    );
+}
+
 #[tokio::test]
 async fn openapi_documents_the_risk_routes() {
     let h = Harness::new();
@@ -1199,8 +1509,21 @@ async fn openapi_documents_the_risk_routes() {
         ("/api/risk/assessments", "post"),
         ("/api/risk/assessments/{id}/recall-proposal", "post"),
         ("/api/alerts/scan", "post"),
+        ("/api/alerts", "get"),
         ("/api/alerts/{id}/assess", "post"),
     ] {
         assert!(doc["paths"][path][method].is_object(), "{method} {path}");
     }
+    // The alert list documents its paging, the scan its space-time method.
+    let params: Vec<&str> = doc["paths"]["/api/alerts"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    for name in ["status", "method", "perPage", "nextPageToken"] {
+        assert!(params.contains(&name), "{name} in {params:?}");
+    }
+    let text = doc["paths"]["/api/alerts/scan"]["post"].to_string();
+    assert!(text.contains("space_time_scan"), "{text}");
 }

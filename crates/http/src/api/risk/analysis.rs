@@ -18,7 +18,7 @@ use store::{NewRecord, Record, Role, Scope, StoreError};
 use super::reports::{DESCRIPTION_MAX, Fields, TEXT_MAX, all_reports};
 use super::{
     ALERTS, ASSESSMENTS, PROPOSALS, REGULATORS, REPORTS, SCAN_RECORDS_MAX, conflict, format_day,
-    hash_parts, json_body, parse_day, q_day, query_map, require, risk_err,
+    hash_parts, json_body, page_records, parse_day, q_day, query_map, require, risk_err,
 };
 use crate::auth::Principal;
 use crate::error::ApiError;
@@ -28,8 +28,16 @@ use crate::{AppState, blocking, output};
 pub const SCAN_WEEKS_MAX: i64 = 1040;
 /// Report ids kept in an alert (those counted in its week).
 pub const ALERT_REPORTS_MAX: usize = 100;
-/// Most alerts listed at once.
-pub const ALERTS_LIST_MAX: usize = 10_000;
+/// The `method` values of `POST /api/alerts/scan`.
+pub const SCAN_METHODS: [&str; 7] = [
+    "ears_c1",
+    "ears_c2",
+    "ears_c3",
+    "cusum",
+    "ewma",
+    "farrington",
+    "space_time_scan",
+];
 
 // ----- signals -----
 
@@ -803,6 +811,40 @@ fn run_method(series: &[f64], sp: &ScanParams) -> Result<Vec<Alarm>, ApiError> {
     }
 }
 
+/// The optional `kind` filter of a scan.
+fn scan_kind(f: &Fields<'_>) -> Result<Option<String>, ApiError> {
+    let kind = f.text("kind", 16)?;
+    if let Some(k) = &kind
+        && !["incident", "injury", "complaint"].contains(&k.as_str())
+    {
+        return Err(ApiError::validation(
+            "/kind",
+            "must be incident, injury or complaint",
+        ));
+    }
+    Ok(kind)
+}
+
+/// `from` and `to` of a scan (days) and the number of weeks from..to, 1 to [`SCAN_WEEKS_MAX`].
+fn scan_window(f: &Fields<'_>) -> Result<(i64, i64, i64), ApiError> {
+    let day = |name: &str| -> Result<i64, ApiError> {
+        f.text(name, 10)?
+            .as_deref()
+            .and_then(parse_day)
+            .ok_or_else(|| ApiError::validation(&f.ptr(name), "required: a date YYYY-MM-DD"))
+    };
+    let from = day("from")?;
+    let to = day("to")?;
+    let weeks = (to - from + 6).div_euclid(7);
+    if !(1..=SCAN_WEEKS_MAX).contains(&weeks) {
+        return Err(ApiError::validation(
+            "/to",
+            format!("must be after from, at most {SCAN_WEEKS_MAX} weeks later"),
+        ));
+    }
+    Ok((from, to, weeks))
+}
+
 pub(super) async fn scan(
     State(state): State<AppState>,
     p: Principal,
@@ -811,6 +853,9 @@ pub(super) async fn scan(
 ) -> Result<Response, ApiError> {
     require(&p, REGULATORS, "run early-warning scans")?;
     let v = json_body(&headers, body, false).await?;
+    if v.get("method").and_then(Value::as_str) == Some("space_time_scan") {
+        return space_time_scan(&state, &p, &v).await;
+    }
     let f = Fields::new(
         &v,
         "",
@@ -840,7 +885,7 @@ pub(super) async fn scan(
         _ => {
             return Err(ApiError::validation(
                 "/method",
-                "must be ears_c1, ears_c2, ears_c3, cusum, ewma or farrington",
+                format!("must be one of {}", SCAN_METHODS.join(", ")),
             ));
         }
     };
@@ -851,30 +896,8 @@ pub(super) async fn scan(
             "must be category, hazard or region",
         ));
     }
-    let kind = f.text("kind", 16)?;
-    if let Some(k) = &kind
-        && !["incident", "injury", "complaint"].contains(&k.as_str())
-    {
-        return Err(ApiError::validation(
-            "/kind",
-            "must be incident, injury or complaint",
-        ));
-    }
-    let day = |name: &str| -> Result<i64, ApiError> {
-        f.text(name, 10)?
-            .as_deref()
-            .and_then(parse_day)
-            .ok_or_else(|| ApiError::validation(&f.ptr(name), "required: a date YYYY-MM-DD"))
-    };
-    let from = day("from")?;
-    let to = day("to")?;
-    let weeks = (to - from + 6).div_euclid(7);
-    if !(1..=SCAN_WEEKS_MAX).contains(&weeks) {
-        return Err(ApiError::validation(
-            "/to",
-            format!("must be after from, at most {SCAN_WEEKS_MAX} weeks later"),
-        ));
-    }
+    let kind = scan_kind(&f)?;
+    let (from, to, weeks) = scan_window(&f)?;
     let real = |name: &str, default: f64, lo: f64, hi: f64| -> Result<f64, ApiError> {
         match f.get(name) {
             None => Ok(default),
@@ -995,13 +1018,331 @@ pub(super) async fn scan(
     .into_response())
 }
 
+// ----- the Poisson space-time scan statistic -----
+
+/// Most regions in one space-time scan.
+pub const SPACE_TIME_REGIONS_MAX: usize = 500;
+/// Most Monte Carlo replicates in one space-time scan.
+pub const SPACE_TIME_REPLICATES_MAX: u64 = 9_999;
+/// Budget of one space-time scan: circles × end weeks × window lengths × (replicates + 1), with
+/// circles bounded by regions² (Kulldorff's circles are prefixes of each region's neighbour list).
+pub const SPACE_TIME_WORK_MAX: f64 = 2e9;
+/// Most clusters listed in the response.
+pub const SPACE_TIME_TOP_MAX: u64 = 50;
+
+/// `POST /api/alerts/scan` with `"method": "space_time_scan"`: Kulldorff's Poisson space-time
+/// scan statistic (`risk::warning::scan`) over the stored reports by region and week. The
+/// regions and their coordinates (and optionally populations, the baseline; uniform otherwise)
+/// come with the request; reports of other regions or without one are counted as `unlocated`.
+/// The most likely cluster becomes an alert when its Monte Carlo p-value is at most `alpha`.
+async fn space_time_scan(state: &AppState, p: &Principal, v: &Value) -> Result<Response, ApiError> {
+    let f = Fields::new(
+        v,
+        "",
+        &[
+            "method",
+            "from",
+            "to",
+            "kind",
+            "category",
+            "hazard",
+            "regions",
+            "max_population_fraction",
+            "max_weeks",
+            "prospective",
+            "replicates",
+            "seed",
+            "alpha",
+            "top",
+        ],
+    )?;
+    let (from, to, weeks) = scan_window(&f)?;
+    let kind = scan_kind(&f)?;
+    let category = f.text("category", TEXT_MAX)?;
+    let hazard = f.text("hazard", TEXT_MAX)?;
+    let regions_v = f
+        .get("regions")
+        .and_then(Value::as_array)
+        .filter(|a| !a.is_empty() && a.len() <= SPACE_TIME_REGIONS_MAX)
+        .ok_or_else(|| {
+            ApiError::validation(
+                "/regions",
+                format!(
+                    "required: 1 to {SPACE_TIME_REGIONS_MAX} regions {{id, x, y, population?}}"
+                ),
+            )
+        })?;
+    let mut regions = Vec::with_capacity(regions_v.len());
+    let mut population = Vec::with_capacity(regions_v.len());
+    let mut index: BTreeMap<String, usize> = BTreeMap::new();
+    for (i, rv) in regions_v.iter().enumerate() {
+        let at = format!("/regions/{i}");
+        let rf = Fields::new(rv, &at, &["id", "x", "y", "population"])?;
+        let id = rf.req_text("id", 12)?;
+        if !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Err(ApiError::validation(
+                &rf.ptr("id"),
+                "must be an administrative region code: 1 to 12 letters or digits",
+            ));
+        }
+        let coord = |name: &str| {
+            rf.get(name)
+                .and_then(Value::as_f64)
+                .filter(|x| x.is_finite())
+                .ok_or_else(|| ApiError::validation(&rf.ptr(name), "required: a finite number"))
+        };
+        let (x, y) = (coord("x")?, coord("y")?);
+        let pop = match rf.get("population") {
+            None => 1.0,
+            Some(pv) => pv
+                .as_f64()
+                .filter(|x| x.is_finite() && *x > 0.0)
+                .ok_or_else(|| {
+                    ApiError::validation(&rf.ptr("population"), "must be a positive number")
+                })?,
+        };
+        if index.insert(id.clone(), i).is_some() {
+            return Err(ApiError::validation(
+                &rf.ptr("id"),
+                "must be unique among the regions",
+            ));
+        }
+        regions.push(risk::warning::scan::Region { id, x, y });
+        population.push(pop);
+    }
+    let max_fraction = match f.get("max_population_fraction") {
+        None => 0.5,
+        Some(x) => x
+            .as_f64()
+            .filter(|x| *x > 0.0 && *x <= 0.5)
+            .ok_or_else(|| {
+                ApiError::validation("/max_population_fraction", "must be a number in (0, 0.5]")
+            })?,
+    };
+    let max_weeks = match f.count("max_weeks", weeks as u64)? {
+        Some(0) => {
+            return Err(ApiError::validation(
+                "/max_weeks",
+                format!("must be an integer 1 to {weeks} (the weeks from..to)"),
+            ));
+        }
+        Some(w) => w as usize,
+        None => (weeks as usize).div_ceil(2),
+    };
+    let prospective = match f.get("prospective") {
+        None => false,
+        Some(b) => b
+            .as_bool()
+            .ok_or_else(|| ApiError::validation("/prospective", "must be true or false"))?,
+    };
+    let replicates = f
+        .count("replicates", SPACE_TIME_REPLICATES_MAX)?
+        .unwrap_or(999) as usize;
+    let seed = f.count("seed", u64::MAX)?.unwrap_or(1);
+    let alpha = match f.get("alpha") {
+        None => 0.05,
+        Some(x) => x
+            .as_f64()
+            .filter(|x| *x > 0.0 && *x <= 1.0)
+            .ok_or_else(|| ApiError::validation("/alpha", "must be a number in (0, 1]"))?,
+    };
+    let top = f.count("top", SPACE_TIME_TOP_MAX)?.unwrap_or(10) as usize;
+    let r = regions.len() as f64;
+    let ends = if prospective { 1.0 } else { weeks as f64 };
+    let work = r * r * ends * max_weeks as f64 * (replicates as f64 + 1.0);
+    if work > SPACE_TIME_WORK_MAX {
+        return Err(ApiError::validation(
+            "/replicates",
+            format!(
+                "too much work for one request (regions² × weeks × max_weeks × (replicates + 1) \
+                 must stay under {SPACE_TIME_WORK_MAX:e}): fewer replicates, regions or weeks"
+            ),
+        ));
+    }
+
+    let reports = blocking(state, |s| all_reports(s, SCAN_RECORDS_MAX)).await?;
+    let w = weeks as usize;
+    let mut counts = vec![vec![0.0; w]; regions.len()];
+    let mut ids: BTreeMap<(usize, usize), Vec<String>> = BTreeMap::new();
+    let mut unlocated = 0u64;
+    for rep in &reports {
+        if kind.as_deref().is_some_and(|k| rep["kind"] != k)
+            || category.as_deref().is_some_and(|c| rep["category"] != c)
+            || hazard.as_deref().is_some_and(|h| rep["hazard"] != h)
+        {
+            continue;
+        }
+        let Some(d) = event_day(rep).filter(|d| *d >= from && *d < to) else {
+            continue;
+        };
+        let Some(&ri) = rep["region"].as_str().and_then(|g| index.get(g)) else {
+            unlocated += 1;
+            continue;
+        };
+        let wk = ((d - from) / 7) as usize;
+        counts[ri][wk] += 1.0;
+        let cell = ids.entry((ri, wk)).or_default();
+        if cell.len() < ALERT_REPORTS_MAX {
+            cell.push(rep["id"].as_str().unwrap_or_default().to_string());
+        }
+    }
+    let cases: f64 = counts.iter().flatten().sum();
+    if cases == 0.0 {
+        return Err(ApiError::validation(
+            "/regions",
+            "no report in these regions between from and to (and matching the filters)",
+        ));
+    }
+    let baseline: Vec<Vec<f64>> = population.iter().map(|&pop| vec![pop; w]).collect();
+    let options = risk::warning::scan::ScanOptions {
+        max_population_fraction: max_fraction,
+        max_window: max_weeks,
+        prospective,
+        replicates,
+        seed,
+    };
+    let (regions2, counts2) = (regions.clone(), counts.clone());
+    let result = tokio::task::spawn_blocking(move || {
+        risk::warning::scan::scan(&regions2, &counts2, &baseline, &options, top)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("scan task failed: {e}")))?
+    .map_err(|e| risk_err(e, ""))?;
+
+    let cluster_json = |c: &risk::warning::scan::Cluster| {
+        let ws = from + 7 * c.start as i64;
+        json!({
+            "regions": c.regions.iter().map(|&i| regions[i].id.as_str()).collect::<Vec<_>>(),
+            "week_start": format_day(ws),
+            "week_end": format_day(ws + 7 * c.length as i64),
+            "weeks": c.length,
+            "observed": c.observed,
+            "expected": c.expected,
+            "llr": c.llr,
+            "relative_risk": if c.relative_risk.is_finite() { json!(c.relative_risk) } else { Value::Null },
+        })
+    };
+    let now = state.now_ms();
+    let mut alert = None;
+    if let (Some(c), Some(pv)) = (&result.most_likely, result.p_value)
+        && pv <= alpha
+    {
+        let mut names: Vec<&str> = c.regions.iter().map(|&i| regions[i].id.as_str()).collect();
+        let centre = names[0].to_string();
+        names.sort_unstable();
+        let ws = from + 7 * c.start as i64;
+        let filter = format!(
+            "{}|{}|{}",
+            kind.as_deref().unwrap_or(""),
+            category.as_deref().unwrap_or(""),
+            hazard.as_deref().unwrap_or("")
+        );
+        let id = format!(
+            "alr-{}",
+            &hash_parts(&[
+                "space_time_scan",
+                &names.join(","),
+                &format_day(ws),
+                &c.length.to_string(),
+                &filter,
+            ])[..24]
+        );
+        let series: Vec<f64> = (0..w)
+            .map(|k| c.regions.iter().map(|&i| counts[i][k]).sum())
+            .collect();
+        let mut report_ids = Vec::new();
+        'cells: for &i in &c.regions {
+            for k in c.start..c.start + c.length {
+                for rid in ids.get(&(i, k)).into_iter().flatten() {
+                    if report_ids.len() >= ALERT_REPORTS_MAX {
+                        break 'cells;
+                    }
+                    report_ids.push(rid.clone());
+                }
+            }
+        }
+        let mut body = cluster_json(c);
+        let extra = json!({
+            "id": id,
+            "method": "space_time_scan",
+            "by": "region",
+            "group": centre,
+            "kind": kind,
+            "category": category,
+            "hazard": hazard,
+            "threshold": null,
+            "statistic": c.llr,
+            "p_value": pv,
+            "alpha": alpha,
+            "replicates": replicates,
+            "seed": seed,
+            "series": series,
+            "window": { "from": format_day(from), "to": format_day(to) },
+            "report_ids": report_ids,
+            "status": "open",
+            "assessment_id": null,
+            "proposal_id": null,
+            "created_ms": now,
+            "created": output::format_time_ms(now),
+            "created_by": p.org.as_str(),
+        });
+        if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+            b.extend(e.clone());
+        }
+        alert = Some(body);
+    }
+    let owner = p.org.clone();
+    let (created, existing) = match alert {
+        None => (Vec::new(), Vec::new()),
+        Some(a) => {
+            blocking(state, move |s| {
+                let id = a["id"].as_str().unwrap_or_default().to_string();
+                match s.put_record(
+                    NewRecord {
+                        collection: ALERTS.into(),
+                        id: id.clone(),
+                        owner: Some(owner),
+                        updated_ms: now,
+                        body: a.clone(),
+                    },
+                    Some(0),
+                ) {
+                    Ok(_) => Ok((vec![a], Vec::new())),
+                    Err(StoreError::Conflict { .. }) => Ok((Vec::new(), vec![id])),
+                    Err(e) => Err(e),
+                }
+            })
+            .await?
+        }
+    };
+    Ok(axum::Json(json!({
+        "method": "space_time_scan",
+        "weeks": weeks,
+        "regions": regions.len(),
+        "cases": cases,
+        "unlocated": unlocated,
+        "replicates": replicates,
+        "seed": seed,
+        "most_likely": result.most_likely.as_ref().map(cluster_json),
+        "p_value": result.p_value,
+        "top": result.top.iter().map(cluster_json).collect::<Vec<_>>(),
+        "alerts": created,
+        "existing": existing,
+    }))
+    .into_response())
+}
+
 pub(super) async fn list_alerts(
     State(state): State<AppState>,
     p: Principal,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     require(&p, REGULATORS, "read alerts")?;
-    let q = query_map(&state, raw.as_deref(), &["status"])?;
+    let q = query_map(
+        &state,
+        raw.as_deref(),
+        &["status", "method", "perPage", "nextPageToken"],
+    )?;
     let status = q.get("status").cloned();
     if let Some(s) = &status
         && !["open", "assessed", "proposed"].contains(&s.as_str())
@@ -1010,29 +1351,23 @@ pub(super) async fn list_alerts(
             "status: must be open, assessed or proposed".into(),
         ));
     }
-    let out = blocking(&state, move |s| {
-        let mut out = Vec::new();
-        let mut after: Option<String> = None;
-        loop {
-            let batch = s.list_records(&Scope::All, ALERTS, after.as_deref(), 1_000)?;
-            let Some(last) = batch.last() else {
-                return Ok(out);
-            };
-            after = Some(last.id.clone());
-            for r in batch {
-                if status.as_deref().is_none_or(|st| r.body["status"] == st) {
-                    out.push(r.body);
-                }
-            }
-            if out.len() > ALERTS_LIST_MAX {
-                return Err(StoreError::LimitExceeded(format!(
-                    "more than {ALERTS_LIST_MAX} alerts; filter by status"
-                )));
-            }
-        }
-    })
-    .await?;
-    Ok(axum::Json(out).into_response())
+    let method = q.get("method").cloned();
+    if let Some(m) = &method
+        && !SCAN_METHODS.contains(&m.as_str())
+    {
+        return Err(ApiError::QueryParameter(format!(
+            "method: must be one of {}",
+            SCAN_METHODS.join(", ")
+        )));
+    }
+    let keep = std::sync::Arc::new(move |r: &Record| {
+        (status.as_deref().is_none_or(|st| r.body["status"] == st)
+            && method.as_deref().is_none_or(|m| r.body["method"] == m))
+        .then(|| r.body.clone())
+    });
+    Ok(page_records(&state, &p, "/api/alerts", q, ALERTS, keep)
+        .await?
+        .into_response())
 }
 
 pub(super) async fn get_alert(
