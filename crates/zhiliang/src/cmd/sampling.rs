@@ -291,13 +291,19 @@ pub enum DrawCommand {
     },
     /// Re-derive a draw from the published inputs: prints OK or every difference.
     Verify {
-        /// Draw (JSON written by `draw run`).
-        draw: PathBuf,
-        /// The task as published (JSON).
-        #[arg(long)]
-        task: PathBuf,
-        /// The commitment published before the draw (JSON from `draw commit`). Without it the
-        /// draw is checked against the commitment it carries.
+        /// Draw (JSON written by `draw run`); not with --material.
+        #[arg(required_unless_present = "material")]
+        draw: Option<PathBuf>,
+        /// The task as published (JSON); not with --material.
+        #[arg(long, required_unless_present = "material")]
+        task: Option<PathBuf>,
+        /// Verification material as served by `GET /api/draws/{id}/material` (JSON with `task`,
+        /// `commitment` and `draw`), instead of DRAW and --task.
+        #[arg(long, conflicts_with_all = ["draw", "task"])]
+        material: Option<PathBuf>,
+        /// The commitment published before the draw (JSON from `draw commit`, or the `commitment`
+        /// of `GET /api/draws/{id}` fetched before the run). Without it the draw is checked against
+        /// the commitment in the material, or else the one the draw carries.
         #[arg(long)]
         commitment: Option<PathBuf>,
         /// Override the revealed randomness (default: the one in the draw's proof).
@@ -372,14 +378,43 @@ impl DrawArgs {
             DrawCommand::Verify {
                 draw: draw_path,
                 task,
+                material,
                 commitment,
                 randomness,
             } => {
-                let d: Draw = read_json(&draw_path, |b| serde_json::from_slice(b))?;
-                let task: DrawTask = read_json(&task, |b| serde_json::from_slice(b))?;
-                let commitment: Commitment = match commitment {
-                    Some(p) => read_json(&p, |b| serde_json::from_slice(b))?,
-                    None => {
+                let (d, task, material_commitment) = match (material, draw_path, task) {
+                    (Some(m), _, _) => {
+                        // What `GET /api/draws/{id}/material` serves: {task, commitment, draw}.
+                        let v: Value = read_json(&m, |b| serde_json::from_slice(b))?;
+                        let field = |k: &str| {
+                            v.get(k).cloned().filter(|x| !x.is_null()).ok_or_else(|| {
+                                anyhow!("{}: no {k} (is the draw run yet?)", m.display())
+                            })
+                        };
+                        let d: Draw = serde_json::from_value(field("draw")?)
+                            .with_context(|| format!("{}: draw", m.display()))?;
+                        let t: DrawTask = serde_json::from_value(field("task")?)
+                            .with_context(|| format!("{}: task", m.display()))?;
+                        let c: Commitment = serde_json::from_value(field("commitment")?)
+                            .with_context(|| format!("{}: commitment", m.display()))?;
+                        (d, t, Some(c))
+                    }
+                    (None, Some(dp), Some(tp)) => (
+                        read_json::<Draw>(&dp, |b| serde_json::from_slice(b))?,
+                        read_json::<DrawTask>(&tp, |b| serde_json::from_slice(b))?,
+                        None,
+                    ),
+                    _ => bail!("give DRAW and --task, or --material"),
+                };
+                let commitment: Commitment = match (commitment, material_commitment) {
+                    (Some(p), _) => read_json(&p, |b| serde_json::from_slice(b))?,
+                    (None, Some(c)) => {
+                        eprintln!(
+                            "note: checking against the commitment in the material; pass --commitment with the one fetched before the draw to rule out a replaced commitment"
+                        );
+                        c
+                    }
+                    (None, None) => {
                         eprintln!(
                             "note: no published commitment given; checking against the one in the draw"
                         );
