@@ -88,7 +88,15 @@ pub(crate) fn capture(s: &PostgresStore, c: NewCapture) -> Result<CaptureJob, St
         match write(
             s, &mut conn, owner, &c, events, &prepared, dict_id, &errors, serialise,
         ) {
-            Ok(Outcome::Stored(job, vocab)) => {
+            Ok(Outcome::Stored(job, vocab, interned)) => {
+                if let Ok(mut cache) = s.iids.lock() {
+                    if cache.len() + interned.len() > crate::IID_CACHE_MAX {
+                        cache.clear();
+                    }
+                    if interned.len() <= crate::IID_CACHE_MAX {
+                        cache.extend(interned.into_iter().map(|((k, t), v)| ((owner, k, t), v)));
+                    }
+                }
                 if let Ok(mut cache) = s.owner_vocab.lock() {
                     if cache.len() + vocab.len() > crate::OWNER_VOCAB_CACHE_MAX {
                         cache.clear();
@@ -183,8 +191,8 @@ fn current_or_trained_dict(
 }
 
 enum Outcome {
-    /// The job, and the owner-vocabulary rows it wrote.
-    Stored(CaptureJob, Vec<(i16, String)>),
+    /// The job, the owner-vocabulary rows it wrote, and the interned texts it used.
+    Stored(CaptureJob, Vec<(i16, String)>, HashMap<(i16, String), i64>),
     IdTaken,
 }
 
@@ -203,7 +211,9 @@ const INSERT_EVENTS: &str = "INSERT INTO zl_events (owner, seq, job, event_id, e
 
 /// Events of the owner already stored under one of these IDs or hashes.
 const SELECT_DUPLICATES: &str = "SELECT event_id, event_hash FROM zl_events \
-     WHERE owner = $1 AND (event_id = ANY($2::bytea[]) OR event_hash = ANY($3::bytea[]))";
+     WHERE owner = $1 AND event_id = ANY($2::bytea[]) \
+     UNION ALL SELECT event_id, event_hash FROM zl_events \
+     WHERE owner = $1 AND event_hash = ANY($3::bytea[])";
 
 const SELECT_IIDS: &str = "SELECT u.kind, u.id, z.iid FROM unnest($2::int2[], $3::text[]) \
      AS u(kind, id) JOIN zl_ids z ON z.kind = u.kind AND z.id = u.id AND z.owner = $1";
@@ -269,6 +279,7 @@ fn write(
     let mut duplicates = (events.len() - keep.len()) as u64;
     let mut stored = 0u64;
     let mut vocab: Vec<(i16, String)> = Vec::new();
+    let mut interned: HashMap<(i16, String), i64> = HashMap::new();
 
     // Events the owner already has are not written (and their identifiers not interned: the
     // EPC vocabulary lists only identifiers of stored events). A concurrent capture of the same
@@ -320,6 +331,14 @@ fn write(
             ] {
                 if let Some(v) = v {
                     texts.insert((kind, v.clone()), 0);
+                }
+            }
+        }
+        // Texts interned by earlier captures through this server (committed, so final).
+        if let Ok(cache) = s.iids.lock() {
+            for (k, v) in texts.iter_mut() {
+                if let Some(iid) = cache.get(&(owner, k.0, k.1.clone())) {
+                    *v = *iid;
                 }
             }
         }
@@ -417,6 +436,7 @@ fn write(
             .collect();
         stored = inserted.len() as u64;
         duplicates += (n - inserted.len()) as u64;
+        interned = texts;
 
         let mut qty: (Vec<i64>, Vec<f64>) = Default::default();
         let mut new_vocab: HashSet<(i16, &str)> = HashSet::new();
@@ -513,6 +533,7 @@ fn write(
             errors: errors.to_vec(),
         },
         vocab,
+        interned,
     ))
 }
 
@@ -526,7 +547,11 @@ fn intern(
     owner: i32,
     texts: &mut HashMap<(i16, String), i64>,
 ) -> Result<(), postgres::Error> {
-    let mut missing: Vec<(i16, String)> = texts.keys().cloned().collect();
+    let mut missing: Vec<(i16, String)> = texts
+        .iter()
+        .filter(|(_, v)| **v == 0)
+        .map(|(k, _)| k.clone())
+        .collect();
     missing.sort();
     let select = stmts.get_raw(tx, SELECT_IIDS)?;
     let insert = stmts.get_raw(tx, INSERT_IIDS)?;

@@ -312,7 +312,13 @@ pub struct PostgresStore {
     pub(crate) current_dict: RwLock<Option<Arc<codec::Dict>>>,
     /// (owner, kind, value) rows known to be in `zl_owner_vocab`.
     pub(crate) owner_vocab: Mutex<std::collections::HashSet<(i32, i16, String)>>,
+    /// (owner, kind, text) -> iid of `zl_ids` rows committed by this server's captures (an iid
+    /// never changes once committed).
+    pub(crate) iids: Mutex<HashMap<(i32, i16, String), i64>>,
 }
+
+/// Entries of the iid cache before it is reset.
+pub(crate) const IID_CACHE_MAX: usize = 500_000;
 
 /// Entries of the owner-vocabulary cache before it is reset.
 pub(crate) const OWNER_VOCAB_CACHE_MAX: usize = 100_000;
@@ -350,6 +356,7 @@ impl PostgresStore {
             dicts: RwLock::new(HashMap::new()),
             current_dict: RwLock::new(None),
             owner_vocab: Mutex::new(Default::default()),
+            iids: Mutex::new(HashMap::new()),
         };
         {
             let mut c = store.pool.get()?;
