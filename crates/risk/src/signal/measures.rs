@@ -182,12 +182,12 @@ impl Table2x2 {
     }
 }
 
+/// exp(ln est ± z·se) as est·e^(∓z·se): one exponential, no logarithm.
 fn interval_log(est: f64, se: f64) -> Interval {
-    let z = z975();
-    let l = est.ln();
+    let f = (z975() * se).exp();
     Interval {
         estimate: est,
-        lo: (l - z * se).exp(),
-        hi: (l + z * se).exp(),
+        lo: est / f,
+        hi: est * f,
     }
 }

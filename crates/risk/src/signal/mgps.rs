@@ -373,8 +373,11 @@ impl MgpsPrior {
             let (wh, ah, bh, lbh, _) = comps[h];
             let x = pc.q[h][j] / bh;
             let (wl, al, bl, lbl, lgl) = comps[l];
-            if wl <= NEGLIGIBLE_WEIGHT {
-                // It cannot move the CDF by more than rounding.
+            // The lighter component moves the CDF at x by at most wl·max(p, 1 − p) = 0.95·wl,
+            // and the density there is at least the heavier one's, so the Newton step from x is
+            // at most 0.95·wl / gh: below 1e-14 relative, x is the answer to rounding.
+            let gh = comps[h].0 * pc.front[h][j] / x;
+            if wl <= NEGLIGIBLE_WEIGHT || 0.95 * wl <= 1e-14 * x * gh {
                 return x;
             }
             // The mixture's quantile lies between its components' quantiles.
