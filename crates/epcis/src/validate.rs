@@ -15,6 +15,12 @@
 //!
 //! Issues are sorted by pointer, at most one per pointer (the semantic rule wins over the schema
 //! message for the same field), and capped at [`MAX_ISSUES`].
+//!
+//! Comment members: a top-level document member named `_comment…` (no colon) that the document's
+//! own inline `@context` does not define is not a JSON-LD term, so JSON-LD expansion drops it; it
+//! carries no EPCIS data. It is ignored here instead of failing the schema's
+//! `additionalProperties` (published examples, e.g. the FSMA 204 CTE files, carry prose in one);
+//! [`ignored_members`] lists them so callers can warn. Anything else unknown is still an error.
 
 mod rules;
 mod schema;
@@ -45,11 +51,49 @@ impl std::fmt::Display for ValidationIssue {
     }
 }
 
+/// Whether top-level member `name` of a document is a comment that JSON-LD expansion drops: it
+/// starts with `_comment`, is no compact IRI, and the inline `@context` does not define it.
+pub fn is_ignored_member(name: &str, context: &Value) -> bool {
+    fn defines(c: &Value, name: &str) -> bool {
+        match c {
+            Value::Object(m) => m.contains_key(name) || m.contains_key("@vocab"),
+            Value::Array(a) => a.iter().any(|c| defines(c, name)),
+            _ => false,
+        }
+    }
+    name.starts_with("_comment") && !name.contains(':') && !defines(context, name)
+}
+
+/// The top-level members of a document that validation ignores (see the module docs), as
+/// warnings naming the member.
+pub fn ignored_members(doc: &Document) -> Vec<ValidationIssue> {
+    doc.attributes
+        .keys()
+        .filter(|k| is_ignored_member(k, &doc.context))
+        .map(|k| ValidationIssue {
+            pointer: format!("/{k}"),
+            rule: "not a term of the @context: ignored (JSON-LD expansion drops it)".into(),
+        })
+        .collect()
+}
+
 /// Validates a whole JSON value: an `EPCISDocument`, an `EPCISQueryDocument` or a single event.
 pub fn validate_json(doc: &Value) -> Result<(), Vec<ValidationIssue>> {
     let mut issues = Vec::new();
     let mut semantic = Vec::new();
-    schema::check_root(doc, &mut issues);
+    let context = doc.get("@context").cloned().unwrap_or(Value::Null);
+    let is_document = matches!(
+        doc.get("type").and_then(Value::as_str),
+        Some("EPCISDocument" | "EPCISQueryDocument")
+    );
+    match doc.as_object() {
+        Some(m) if is_document && m.keys().any(|k| is_ignored_member(k, &context)) => {
+            let mut kept = m.clone();
+            kept.retain(|k, _| !is_ignored_member(k, &context));
+            schema::check_root(&Value::Object(kept), &mut issues);
+        }
+        _ => schema::check_root(doc, &mut issues),
+    }
     match doc.get("type").and_then(Value::as_str) {
         Some("EPCISDocument") => {
             for_each_event(doc, "/epcisBody/eventList", &mut semantic);
@@ -110,7 +154,9 @@ fn shell(doc: &Document) -> Value {
         m.insert("@context".into(), doc.context.clone());
     }
     for (k, v) in &doc.attributes {
-        m.insert(k.clone(), v.clone());
+        if !is_ignored_member(k, &doc.context) {
+            m.insert(k.clone(), v.clone());
+        }
     }
     if let Some(h) = &doc.header {
         m.insert("epcisHeader".into(), h.clone());
@@ -195,6 +241,45 @@ mod tests {
                 .any(|i| i.pointer == "/epcisBody/eventList/0/action"),
             "{issues:?}"
         );
+    }
+
+    #[test]
+    fn top_level_comment_members_are_ignored_with_a_warning_and_nothing_else_is() {
+        let doc = |extra: &str, context: Value| {
+            let mut d = json!({
+                "@context": context,
+                "type": "EPCISDocument", "schemaVersion": "2.0",
+                "creationDate": "2020-01-01T00:00:00Z",
+                "epcisBody": {"eventList": []}
+            });
+            d[extra] = json!(["prose"]);
+            d
+        };
+        let std_ctx = json!(["https://ref.gs1.org/standards/epcis/epcis-context.jsonld"]);
+        let d = doc("_comment_mapping", std_ctx.clone());
+        assert_eq!(validate_json(&d), Ok(()));
+        let parsed = crate::document::document_from_value(d, &Default::default()).unwrap();
+        assert_eq!(validate_document(&parsed), Ok(()));
+        let w = ignored_members(&parsed);
+        assert_eq!(w.len(), 1);
+        assert_eq!(w[0].pointer, "/_comment_mapping");
+        // Not comments: an unknown member, a compact IRI-looking name, a term the inline context
+        // defines.
+        for (name, ctx) in [
+            ("comment", std_ctx.clone()),
+            ("_note", std_ctx.clone()),
+            ("_comment:x", std_ctx.clone()),
+            (
+                "_comment",
+                json!([std_ctx[0], {"_comment": "https://x.example/c"}]),
+            ),
+        ] {
+            let d = doc(name, ctx);
+            assert!(validate_json(&d).is_err(), "{name}");
+            let parsed = crate::document::document_from_value(d, &Default::default()).unwrap();
+            assert!(validate_document(&parsed).is_err(), "{name}");
+            assert!(ignored_members(&parsed).is_empty(), "{name}");
+        }
     }
 
     #[test]
