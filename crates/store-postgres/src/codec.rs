@@ -1,7 +1,7 @@
 //! Event-hash encoding and body compression (the same encodings as the embedded store).
 
 use std::sync::Arc;
-use zstd::dict::{DecoderDictionary, EncoderDictionary};
+use zstd::dict::EncoderDictionary;
 
 pub use store::codec::{
     DICT_SIZE, DICT_TRAIN_MIN_EVENTS, DICT_TRAIN_SAMPLES_MAX, ZSTD_LEVEL, decode_hash, encode_hash,
@@ -10,16 +10,17 @@ pub use store::codec::{
 /// A trained dictionary, ready for both directions.
 pub struct Dict {
     pub id: i32,
+    /// The dictionary itself (loaded into each thread's decompression context).
+    pub bytes: Vec<u8>,
     pub enc: EncoderDictionary<'static>,
-    pub dec: DecoderDictionary<'static>,
 }
 
 impl Dict {
     pub fn new(id: i32, bytes: &[u8]) -> Arc<Dict> {
         Arc::new(Dict {
             id,
+            bytes: bytes.to_vec(),
             enc: EncoderDictionary::copy(bytes, ZSTD_LEVEL),
-            dec: DecoderDictionary::copy(bytes),
         })
     }
 }
@@ -67,11 +68,35 @@ pub fn compress_all(bodies: &[&str], dict: Option<&Dict>) -> std::io::Result<Vec
     })
 }
 
+thread_local! {
+    /// One decompression context per thread, with the dictionary (by id; 0: none) loaded into
+    /// it: creating a context costs more than decompressing a small event body.
+    static DCTX: std::cell::RefCell<Option<(i32, zstd::bulk::Decompressor<'static>)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
 pub fn decompress(data: &[u8], raw_len: usize, dict: Option<&Dict>) -> std::io::Result<String> {
-    let mut d = match dict {
-        Some(d) => zstd::bulk::Decompressor::with_prepared_dictionary(&d.dec)?,
-        None => zstd::bulk::Decompressor::new()?,
-    };
-    let v = d.decompress(data, raw_len)?;
+    let id = dict.map(|d| d.id).unwrap_or(0);
+    let v = DCTX.with(|cell| -> std::io::Result<Vec<u8>> {
+        let mut slot = cell.borrow_mut();
+        let fresh = match slot.as_ref() {
+            Some((have, _)) => *have != id,
+            None => true,
+        };
+        if fresh {
+            let d = match dict {
+                Some(d) => zstd::bulk::Decompressor::with_dictionary(&d.bytes)?,
+                None => zstd::bulk::Decompressor::new()?,
+            };
+            *slot = Some((id, d));
+        }
+        let (_, d) = slot.as_mut().expect("set above");
+        let out = d.decompress(data, raw_len);
+        if out.is_err() {
+            // Do not keep a context in an unknown state.
+            *slot = None;
+        }
+        out
+    })?;
     String::from_utf8(v).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
 }
