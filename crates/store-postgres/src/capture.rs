@@ -209,14 +209,11 @@ const INSERT_EVENTS: &str = "INSERT INTO zl_events (owner, seq, job, event_id, e
      read_point, biz_location, has_error, raw_len, body, lo, hi) \
      ON CONFLICT DO NOTHING RETURNING seq";
 
-/// Events of the owner already stored under one of these IDs or hashes.
-const SELECT_DUPLICATES: &str = "SELECT event_id, event_hash FROM zl_events \
-     WHERE owner = $1 AND event_id = ANY($2::bytea[]) \
-     UNION ALL SELECT event_id, event_hash FROM zl_events \
-     WHERE owner = $1 AND event_hash = ANY($3::bytea[])";
-
 const SELECT_IIDS: &str = "SELECT u.kind, u.id, z.iid FROM unnest($2::int2[], $3::text[]) \
      AS u(kind, id) JOIN zl_ids z ON z.kind = u.kind AND z.id = u.id AND z.owner = $1";
+
+const DELETE_IIDS: &str = "DELETE FROM zl_ids WHERE owner = $1 \
+     AND (kind, id) IN (SELECT u.kind, u.id FROM unnest($2::int2[], $3::text[]) AS u(kind, id))";
 
 const INSERT_IIDS: &str = "INSERT INTO zl_ids (owner, kind, id, iid) \
      SELECT $1, u.kind, u.id, nextval('zl_iid_seq') FROM unnest($2::int2[], $3::text[]) AS u(kind, id) \
@@ -281,58 +278,13 @@ fn write(
     let mut vocab: Vec<(i16, String)> = Vec::new();
     let mut interned: HashMap<(i16, String), i64> = HashMap::new();
 
-    // Events the owner already has are not written (and their identifiers not interned: the
-    // EPC vocabulary lists only identifiers of stored events). A concurrent capture of the same
-    // events is still caught by the unique keys below.
-    if !keep.is_empty() {
-        let dup = stmt!(SELECT_DUPLICATES);
-        let ids: Vec<&[u8]> = keep
-            .iter()
-            .map(|&i| prepared[i].event_id.as_slice())
-            .collect();
-        let hashes: Vec<&[u8]> = keep.iter().map(|&i| prepared[i].hash.as_slice()).collect();
-        let rows = tx.query(&dup, &[&owner, &ids, &hashes])?;
-        if !rows.is_empty() {
-            let mut known: HashSet<Vec<u8>> = HashSet::with_capacity(rows.len() * 2);
-            for r in &rows {
-                known.insert(r.get::<_, Vec<u8>>(0));
-                known.insert(r.get::<_, Vec<u8>>(1));
-            }
-            let before = keep.len();
-            keep.retain(|&i| {
-                !known.contains(&prepared[i].event_id) && !known.contains(&prepared[i].hash)
-            });
-            duplicates += (before - keep.len()) as u64;
-        }
-    }
-
     if !keep.is_empty() {
         // Intern every identifier, link and vocabulary value of the new events.
         let mut texts: HashMap<(i16, String), i64> = HashMap::new();
         for &i in &keep {
-            let e = &events[i];
-            for r in &e.ids {
-                texts.insert((kind_of_role(r.role as u8), compact(&r.id)), 0);
-            }
-            for (link, list) in [
-                (LINK_BIZ_TRANSACTION, &e.biz_transactions),
-                (LINK_SOURCE, &e.sources),
-                (LINK_DESTINATION, &e.destinations),
-            ] {
-                for (ty, value) in list {
-                    texts.insert((KIND_LINK0 + link, link_key(value, ty)), 0);
-                }
-            }
-            for (kind, v) in [
-                (KIND_BIZ_STEP, &e.biz_step),
-                (KIND_DISPOSITION, &e.disposition),
-                (KIND_READ_POINT, &e.read_point),
-                (KIND_BIZ_LOCATION, &e.biz_location),
-            ] {
-                if let Some(v) = v {
-                    texts.insert((kind, v.clone()), 0);
-                }
-            }
+            event_texts(&events[i], |k| {
+                texts.insert(k, 0);
+            });
         }
         // Texts interned by earlier captures through this server (committed, so final).
         if let Ok(cache) = s.iids.lock() {
@@ -342,7 +294,7 @@ fn write(
                 }
             }
         }
-        intern(&mut tx, stmts, owner, &mut texts)?;
+        let created = intern(&mut tx, stmts, owner, &mut texts)?;
         let iid = |kind: i16, text: String| texts.get(&(kind, text)).copied().unwrap_or(0);
 
         let reserve = stmt!("SELECT nextval('zl_event_seq') FROM generate_series(1, $1)");
@@ -436,6 +388,29 @@ fn write(
             .collect();
         stored = inserted.len() as u64;
         duplicates += (n - inserted.len()) as u64;
+        if inserted.len() < n && !created.is_empty() {
+            // Some events were already stored (sent again): texts interned only for them would
+            // show in the EPC vocabulary without an event; remove them.
+            let mut used: HashSet<(i16, String)> = HashSet::new();
+            for (&i, seq) in keep.iter().zip(&seqs) {
+                if inserted.contains(seq) {
+                    event_texts(&events[i], |k| {
+                        used.insert(k);
+                    });
+                }
+            }
+            let orphans: Vec<&(i16, String)> =
+                created.iter().filter(|k| !used.contains(*k)).collect();
+            if !orphans.is_empty() {
+                let kinds: Vec<i16> = orphans.iter().map(|k| k.0).collect();
+                let vals: Vec<&str> = orphans.iter().map(|k| k.1.as_str()).collect();
+                let del = stmt!(DELETE_IIDS);
+                tx.execute(&del, &[&owner, &kinds, &vals])?;
+                for k in orphans {
+                    texts.remove(k);
+                }
+            }
+        }
         interned = texts;
 
         let mut qty: (Vec<i64>, Vec<f64>) = Default::default();
@@ -537,16 +512,43 @@ fn write(
     ))
 }
 
-/// Fill in the `iid` of every `(kind, text)` in `texts`, interning the new ones. Existing ones
-/// are read first; the new ones are inserted in sorted order (so two captures interning
-/// overlapping sets take their locks in one order); those that another transaction inserted
-/// meanwhile are read again once it has committed.
+/// Every `(kind, text)` an event interns: identifiers, links, vocabulary values.
+fn event_texts(e: &store::NewEvent, mut f: impl FnMut((i16, String))) {
+    for r in &e.ids {
+        f((kind_of_role(r.role as u8), compact(&r.id)));
+    }
+    for (link, list) in [
+        (LINK_BIZ_TRANSACTION, &e.biz_transactions),
+        (LINK_SOURCE, &e.sources),
+        (LINK_DESTINATION, &e.destinations),
+    ] {
+        for (ty, value) in list {
+            f((KIND_LINK0 + link, link_key(value, ty)));
+        }
+    }
+    for (kind, v) in [
+        (KIND_BIZ_STEP, &e.biz_step),
+        (KIND_DISPOSITION, &e.disposition),
+        (KIND_READ_POINT, &e.read_point),
+        (KIND_BIZ_LOCATION, &e.biz_location),
+    ] {
+        if let Some(v) = v {
+            f((kind, v.clone()));
+        }
+    }
+}
+
+/// Fill in the `iid` of every `(kind, text)` in `texts` that is still 0, interning the new
+/// ones; returns those this transaction created. The new ones are inserted first, in sorted
+/// order (so two captures interning overlapping sets take their locks in one order; an insert
+/// that meets another transaction's uncommitted row waits for it); those that already existed
+/// are then read (committed by now).
 fn intern(
     tx: &mut postgres::Transaction<'_>,
     stmts: &mut crate::Stmts,
     owner: i32,
     texts: &mut HashMap<(i16, String), i64>,
-) -> Result<(), postgres::Error> {
+) -> Result<HashSet<(i16, String)>, postgres::Error> {
     let mut missing: Vec<(i16, String)> = texts
         .iter()
         .filter(|(_, v)| **v == 0)
@@ -555,19 +557,25 @@ fn intern(
     missing.sort();
     let select = stmts.get_raw(tx, SELECT_IIDS)?;
     let insert = stmts.get_raw(tx, INSERT_IIDS)?;
-    for round in 0..3 {
+    let mut created = HashSet::new();
+    for round in 0..4 {
         if missing.is_empty() {
             break;
         }
         let kinds: Vec<i16> = missing.iter().map(|m| m.0).collect();
         let vals: Vec<&str> = missing.iter().map(|m| m.1.as_str()).collect();
-        let st = if round == 1 { &insert } else { &select };
+        let inserting = round % 2 == 0;
+        let st = if inserting { &insert } else { &select };
         for r in tx.query(st, &[&owner, &kinds, &vals])? {
-            texts.insert((r.get(0), r.get(1)), r.get(2));
+            let k: (i16, String) = (r.get(0), r.get(1));
+            if inserting {
+                created.insert(k.clone());
+            }
+            texts.insert(k, r.get(2));
         }
         missing.retain(|m| texts.get(m).is_none_or(|v| *v == 0));
     }
-    Ok(())
+    Ok(created)
 }
 
 fn record_failed_job(

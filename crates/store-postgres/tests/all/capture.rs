@@ -88,10 +88,19 @@ fn duplicates_are_counted_not_stored() {
     same_hash.event_id = "urn:uuid:other".into();
     let mut same_id = evs[11].clone();
     same_id.event_hash = format!("ni:///sha-256;{}?ver=CBV2.0", "f".repeat(64));
+    // The duplicate by eventID carries an identifier no stored event has: it must not appear
+    // in the EPC vocabulary (nor match), since the event was not stored.
+    let unseen = sgtin(777_777);
+    same_id.ids[0].id = unseen.clone();
     let job = s
         .capture(capture_doc("c", "org-a", 3, vec![same_hash, same_id]))
         .unwrap();
     assert_eq!((job.stored, job.duplicates), (0, 2));
+    let vocab = s
+        .distinct_values(&Scope::All, store::Vocabulary::Epc, None, 10_000)
+        .unwrap();
+    assert!(!vocab.contains(&unseen), "{unseen} listed without an event");
+    assert!(vocab.contains(&sgtin(1)));
     // Another organisation capturing the same events stores its own copies.
     let job = s
         .capture(capture_doc("d", "org-b", 4, evs.clone()))
