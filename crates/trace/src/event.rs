@@ -32,6 +32,9 @@ pub struct Ev {
     pub children: Vec<String>,
     pub inputs: Vec<String>,
     pub outputs: Vec<String>,
+    /// `transformationID` of a TransformationEvent, as given: every TransformationEvent sharing
+    /// it is one transformation (all their inputs contribute to all their outputs).
+    pub transformation_id: Option<String>,
     /// `quantityList`
     pub quantities: Vec<Qty>,
     pub child_quantities: Vec<Qty>,
@@ -180,6 +183,9 @@ impl Ev {
             children: strings(&v, "childEPCs"),
             inputs: strings(&v, "inputEPCList"),
             outputs,
+            transformation_id: (e.event_type == "TransformationEvent")
+                .then(|| s("transformationID").map(str::to_string))
+                .flatten(),
             quantities: quantities(&v, "quantityList"),
             child_quantities: quantities(&v, "childQuantityList"),
             input_quantities: quantities(&v, "inputQuantityList"),
@@ -222,6 +228,20 @@ impl Ev {
             .iter()
             .map(String::as_str)
             .chain(self.output_quantities.iter().map(|q| q.class.as_str()))
+    }
+
+    /// Every identifier the event names in any role (including ILMD lots): what
+    /// [`Ev::touches`] answers yes for. May repeat an identifier.
+    pub fn touched(&self) -> impl Iterator<Item = &str> {
+        self.epcs
+            .iter()
+            .map(String::as_str)
+            .chain(self.parent.as_deref())
+            .chain(self.all_children())
+            .chain(self.all_inputs())
+            .chain(self.all_outputs())
+            .chain(self.quantities.iter().map(|q| q.class.as_str()))
+            .chain(self.ilmd_lots.iter().map(|(_, l)| l.as_str()))
     }
 
     /// Whether `id` appears in the event in any role (including as an ILMD lot).

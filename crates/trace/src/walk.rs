@@ -30,6 +30,8 @@ struct Walk<'a> {
     fetched_rows: usize,
     /// Indices into `events` of every event naming an identifier (all times), by identifier.
     loaded: HashMap<String, Vec<usize>>,
+    /// Indices into `events` of the TransformationEvents of each `transformationID` (in scope).
+    groups: HashMap<String, Vec<usize>>,
     nodes: HashMap<String, Node>,
     /// Discovery order, for stable output.
     order: Vec<String>,
@@ -66,6 +68,7 @@ pub fn trace(
         by_seq: HashMap::new(),
         fetched_rows: 0,
         loaded: HashMap::new(),
+        groups: HashMap::new(),
         nodes: HashMap::new(),
         order: Vec::new(),
         edges: BTreeMap::new(),
@@ -153,9 +156,10 @@ impl Walk<'_> {
                         self.events.len() - 1
                     }
                 };
-                let ev = &self.events[idx];
-                for (id, list) in per.iter_mut() {
-                    if ev.touches(id) {
+                // Per identifier the event names (not per identifier of the chunk: that was
+                // rows x chunk comparisons, seconds for a lot reaching a few thousand objects).
+                for id in self.events[idx].touched() {
+                    if let Some(list) = per.get_mut(id) {
                         list.push(idx);
                     }
                 }
@@ -167,6 +171,65 @@ impl Walk<'_> {
             }
         }
         Ok(())
+    }
+
+    /// Fetch the TransformationEvents of every listed `transformationID` not loaded yet (the
+    /// store indexes the ID like an identifier), in batches.
+    fn load_groups(&mut self, tids: &[String]) -> Result<(), TraceError> {
+        let mut missing: Vec<String> = tids
+            .iter()
+            .filter(|t| !self.groups.contains_key(*t))
+            .cloned()
+            .collect();
+        missing.sort();
+        missing.dedup();
+        for chunk in missing.chunks(self.opts.batch_max) {
+            if self.fetched_rows >= self.opts.events_max {
+                self.truncated = true;
+                for t in chunk {
+                    self.groups.insert(t.clone(), Vec::new());
+                }
+                continue;
+            }
+            let rows = self.store.events_touching(self.scope, chunk)?;
+            self.fetched_rows += rows.len();
+            let mut per: HashMap<&str, Vec<usize>> =
+                chunk.iter().map(|t| (t.as_str(), Vec::new())).collect();
+            for row in &rows {
+                let idx = match self.by_seq.get(&row.seq) {
+                    Some(&i) => i,
+                    None => {
+                        self.events.push(Ev::parse(row)?);
+                        self.by_seq.insert(row.seq, self.events.len() - 1);
+                        self.events.len() - 1
+                    }
+                };
+                if let Some(t) = &self.events[idx].transformation_id
+                    && let Some(list) = per.get_mut(t.as_str())
+                {
+                    list.push(idx);
+                }
+            }
+            for (t, mut list) in per {
+                list.sort_by_key(|&i| (self.events[i].time_ms, self.events[i].seq));
+                list.dedup();
+                self.groups.insert(t.to_string(), list);
+            }
+        }
+        Ok(())
+    }
+
+    /// The events of the transformation that event `i` is part of: every TransformationEvent
+    /// sharing its `transformationID`, or `i` alone.
+    fn transformation(&self, i: usize) -> Vec<usize> {
+        match self.events[i]
+            .transformation_id
+            .as_ref()
+            .and_then(|t| self.groups.get(t))
+        {
+            Some(g) if !g.is_empty() => g.clone(),
+            _ => vec![i],
+        }
     }
 
     fn expandable(&self, id: &str) -> bool {
@@ -199,6 +262,14 @@ impl Walk<'_> {
                 }
                 self.load(&parents)?;
             }
+            // Transformations split over several events by transformationID.
+            let mut tids = Vec::new();
+            for id in dirty.iter().filter(|id| self.expandable(id)) {
+                for &i in &self.loaded[id] {
+                    tids.extend(self.events[i].transformation_id.clone());
+                }
+            }
+            self.load_groups(&tids)?;
             for id in dirty {
                 if let Some(n) = self.nodes.get_mut(&id) {
                     n.dirty = false;
@@ -263,9 +334,12 @@ impl Walk<'_> {
         for i in self.in_window(id) {
             let e = self.events[i].clone();
             if e.is_transformation() && e.all_inputs().any(|x| x == id) {
-                for out in e.all_outputs() {
-                    if self.reach(out, depth, e.time_ms, i64::MAX) {
-                        self.link(id, out, EdgeKind::Transformation, i, None);
+                for g in self.transformation(i) {
+                    let ge = self.events[g].clone();
+                    for out in ge.all_outputs() {
+                        if self.reach(out, depth, ge.time_ms, i64::MAX) {
+                            self.link(id, out, EdgeKind::Transformation, g, None);
+                        }
                     }
                 }
             }
@@ -292,9 +366,12 @@ impl Walk<'_> {
         for i in self.in_window(id) {
             let e = self.events[i].clone();
             if e.is_transformation() && e.all_outputs().any(|x| x == id) {
-                for inp in e.all_inputs() {
-                    if self.reach(inp, depth, i64::MIN, e.time_ms) {
-                        self.link(id, inp, EdgeKind::Transformation, i, None);
+                for g in self.transformation(i) {
+                    let ge = self.events[g].clone();
+                    for inp in ge.all_inputs() {
+                        if self.reach(inp, depth, i64::MIN, ge.time_ms) {
+                            self.link(id, inp, EdgeKind::Transformation, g, None);
+                        }
                     }
                 }
             }

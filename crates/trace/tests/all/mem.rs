@@ -64,6 +64,59 @@ pub fn ilmd_pairs(v: &Value) -> Vec<(String, String)> {
     out
 }
 
+/// Splits two of every three TransformationEvents into events sharing a `transformationID`, as a
+/// continuous process records them: (1) all inputs a minute before the outputs; (2) half of the
+/// inputs two minutes before, the other half with the outputs. Event IDs stay unique.
+pub fn split_transformations(events: Vec<(String, Value)>) -> Vec<(String, Value)> {
+    let mut out = Vec::with_capacity(events.len() + events.len() / 2);
+    let mut k = 0usize;
+    for (owner, v) in events {
+        if v["type"] != "TransformationEvent" || v.get("transformationID").is_some() {
+            out.push((owner, v));
+            continue;
+        }
+        k += 1;
+        if k.is_multiple_of(3) {
+            out.push((owner, v));
+            continue;
+        }
+        let tid = format!("urn:zhiliang:test:transformation:{k}");
+        let t = epcis::index::parse_time_ms(v["eventTime"].as_str().unwrap()).unwrap();
+        let id = v["eventID"].as_str().unwrap().to_string();
+        let mut outputs = v.clone();
+        outputs["transformationID"] = Value::from(tid.clone());
+        let mut inputs = serde_json::json!({
+            "type": "TransformationEvent",
+            "eventID": format!("{id}-inputs"),
+            "eventTimeZoneOffset": v["eventTimeZoneOffset"],
+            "transformationID": tid,
+            "bizStep": v["bizStep"],
+            "readPoint": v["readPoint"],
+            "bizLocation": v["bizLocation"],
+        });
+        for key in ["inputEPCList", "inputQuantityList"] {
+            let Some(all) = outputs.as_object_mut().unwrap().remove(key) else {
+                continue;
+            };
+            let all = all.as_array().cloned().unwrap_or_default();
+            // Case (2): the second half stays with the outputs.
+            let keep = if k % 3 == 2 { all.len() / 2 } else { all.len() };
+            let (early, late) = all.split_at(keep);
+            if !early.is_empty() {
+                inputs[key] = Value::from(early.to_vec());
+            }
+            if !late.is_empty() {
+                outputs[key] = Value::from(late.to_vec());
+            }
+        }
+        let before = if k % 3 == 2 { 120_000 } else { 60_000 };
+        inputs["eventTime"] = Value::from(demo::ids::rfc3339_ms(t - before));
+        out.push((owner.clone(), inputs));
+        out.push((owner, outputs));
+    }
+    out
+}
+
 impl MemStore {
     /// Store events (JSON objects) with owners, in order; `seq` is the position.
     pub fn new(events: impl IntoIterator<Item = (String, Value)>) -> MemStore {
@@ -76,6 +129,10 @@ impl MemStore {
             let t = epcis::index::parse_time_ms(v["eventTime"].as_str().unwrap()).unwrap();
             for id in ids_of(&v) {
                 s.by_id.entry(id).or_default().push(i);
+            }
+            // As the store indexes it (`IdRole::TransformationId`), as given.
+            if let Some(t) = v["transformationID"].as_str() {
+                s.by_id.entry(t.to_string()).or_default().push(i);
             }
             s.events.push(StoredEvent {
                 seq: i as i64,

@@ -18,6 +18,8 @@ pub struct E {
     pub children: Vec<String>,
     pub inputs: Vec<String>,
     pub outputs: Vec<String>,
+    /// `transformationID` of a TransformationEvent.
+    pub tid: Option<String>,
     pub ilmd: Vec<(String, String)>,
     pub names: BTreeSet<String>,
 }
@@ -65,6 +67,7 @@ pub fn events(store: &MemStore) -> Vec<E> {
                 children,
                 inputs,
                 outputs,
+                tid: v["transformationID"].as_str().map(str::to_string),
                 ilmd: ilmd_pairs(&v),
                 names: crate::mem::ids_of(&v),
             }
@@ -97,6 +100,18 @@ fn removal(events: &[E], parent: &str, child: &str, add: &E) -> i64 {
     end
 }
 
+/// The events of the transformation `e` belongs to: every TransformationEvent with its
+/// `transformationID` (CBV: all their inputs contribute to all their outputs), or `e` alone.
+fn transformation<'a>(events: &'a [E], e: &'a E) -> Vec<&'a E> {
+    match &e.tid {
+        Some(t) => events
+            .iter()
+            .filter(|g| g.transformation && g.tid.as_ref() == Some(t))
+            .collect(),
+        None => vec![e],
+    }
+}
+
 pub fn trace(events: &[E], start: &[String], forward: bool, lo: i64, hi: i64) -> Result {
     let mut objects: BTreeMap<String, (i64, i64)> = BTreeMap::new();
     let mut edges = BTreeSet::new();
@@ -112,8 +127,10 @@ pub fn trace(events: &[E], start: &[String], forward: bool, lo: i64, hi: i64) ->
                 }
                 if forward {
                     if e.transformation && e.inputs.contains(x) {
-                        for o in &e.outputs {
-                            wanted.push((o.clone(), e.t, i64::MAX, x.clone(), e.id.clone()));
+                        for g in transformation(events, e) {
+                            for o in &g.outputs {
+                                wanted.push((o.clone(), g.t, i64::MAX, x.clone(), g.id.clone()));
+                            }
                         }
                     }
                     if e.aggregation
@@ -131,8 +148,10 @@ pub fn trace(events: &[E], start: &[String], forward: bool, lo: i64, hi: i64) ->
                     }
                 } else {
                     if e.transformation && e.outputs.contains(x) {
-                        for i in &e.inputs {
-                            wanted.push((i.clone(), i64::MIN, e.t, x.clone(), e.id.clone()));
+                        for g in transformation(events, e) {
+                            for i in &g.inputs {
+                                wanted.push((i.clone(), i64::MIN, g.t, x.clone(), g.id.clone()));
+                            }
                         }
                     }
                     if e.aggregation && !e.delete && e.parent.as_ref() == Some(x) {

@@ -11,9 +11,18 @@ use crate::naive;
 
 const START_MS: i64 = 1_767_225_600_000;
 
+/// Demo events, with two of every three transformations split over several events sharing a
+/// `transformationID` (see `mem::split_transformations`).
 fn demo_store(seed: u64, events: usize) -> MemStore {
     let cfg = demo::DemoConfig::new(events, seed, START_MS);
-    MemStore::new(demo::generate_with_owner(&cfg))
+    let events = crate::mem::split_transformations(demo::generate_with_owner(&cfg).collect());
+    assert!(
+        events
+            .iter()
+            .any(|(_, v)| v.get("transformationID").is_some()),
+        "the chain has split transformations"
+    );
+    MemStore::new(events)
 }
 
 fn as_naive(t: &trace::Trace) -> naive::Result {

@@ -46,7 +46,9 @@ fn summary(t: &trace::Trace) -> Summary {
 #[test]
 fn trace_on_sqlite_equals_trace_in_memory() {
     let cfg = demo::DemoConfig::new(3_000, 99, START_MS);
-    let events: Vec<(String, Value)> = demo::generate_with_owner(&cfg).collect();
+    // Split transformations: the store must find the events of one transformationID.
+    let events: Vec<(String, Value)> =
+        crate::mem::split_transformations(demo::generate_with_owner(&cfg).collect());
     let dir = TempDir(std::env::temp_dir().join(format!("zl-trace-sqlite-{}", std::process::id())));
     std::fs::create_dir_all(&dir.0).unwrap();
     let sqlite = store_sqlite::SqliteStore::open(&dir.0, store::Limits::default()).unwrap();
@@ -76,6 +78,15 @@ fn trace_on_sqlite_equals_trace_in_memory() {
     assert_eq!(
         sqlite.count_events(&Scope::All).unwrap(),
         mem.events.len() as u64
+    );
+    // The split transformations are found by their transformationID on SQLite too.
+    let tid = "urn:zhiliang:test:transformation:1".to_string();
+    assert_eq!(
+        sqlite
+            .events_touching(&Scope::All, std::slice::from_ref(&tid))
+            .unwrap()
+            .len(),
+        2
     );
     // Starts: the first raw lot, a pallet, a sold serial.
     let first_lot = events
