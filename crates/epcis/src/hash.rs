@@ -210,6 +210,8 @@ pub struct Hasher<'c> {
     namespaces: Vec<(&'c str, &'c str)>,
     /// The prefixes (of `namespaces` and the defaults) that name a GS1 namespace, with it.
     gs1_prefixes: Vec<(&'c str, &'c str)>,
+    /// The length of the longest prefix in `gs1_prefixes`.
+    gs1_longest: usize,
     ignore: Vec<&'c str>,
     /// `None`: `gs1::canonical_dl_into` (written straight into the pre-hash, no allocation).
     canonical_id: Option<IdCanonicaliser>,
@@ -401,6 +403,7 @@ impl<'c> Hasher<'c> {
         }
         Hasher {
             namespaces,
+            gs1_longest: gs1_prefixes.iter().map(|(p, _)| p.len()).max().unwrap_or(0),
             gs1_prefixes,
             ignore: Vec::new(),
             canonical_id: None,
@@ -489,6 +492,7 @@ impl<'c> Hasher<'c> {
             local: &[],
             doc: &self.namespaces,
             gs1: &self.gs1_prefixes,
+            gs1_longest: self.gs1_longest,
         };
         let mut fresh = Scratch::default();
         let mut borrowed = self.scratch.try_borrow_mut();
@@ -530,6 +534,7 @@ impl<'c> Hasher<'c> {
             local: &local_ns,
             doc: &self.namespaces,
             gs1: &self.gs1_prefixes,
+            gs1_longest: self.gs1_longest,
         };
         let mut fresh = Scratch::default();
         let mut borrowed = self.scratch.try_borrow_mut();
@@ -645,6 +650,8 @@ struct Namespaces<'a> {
     doc: &'a [(&'a str, &'a str)],
     /// The prefixes of `doc` and the defaults that name GS1 namespaces.
     gs1: &'a [(&'a str, &'a str)],
+    /// The length of the longest prefix in `gs1`.
+    gs1_longest: usize,
 }
 
 impl<'a> Namespaces<'a> {
@@ -675,7 +682,17 @@ impl<'a> Namespaces<'a> {
 
     /// A CURIE value of a GS1 namespace, expanded (user namespaces stay as written).
     fn expand_value(&self, value: &str) -> Option<String> {
-        let colon = value.as_bytes().iter().take(32).position(|&b| b == b':')?;
+        // Only a colon right after a prefix in scope can expand the value.
+        let longest = if self.local.is_empty() {
+            self.gs1_longest
+        } else {
+            31
+        };
+        let colon = value
+            .as_bytes()
+            .iter()
+            .take(longest + 1)
+            .position(|&b| b == b':')?;
         let (prefix, rest) = (&value[..colon], &value[colon + 1..]);
         let iri = if self.local.is_empty() {
             self.gs1
@@ -829,7 +846,7 @@ fn json_text(v: &Value) -> Text<'_> {
 
 /// Keys that never take part in the hash.
 fn ignored_key(k: &str) -> bool {
-    k.starts_with('@') || k == "#text" || k == "comment" || k == "rdfs:comment"
+    k.starts_with('@') || same(k, "#text") || same(k, "comment") || same(k, "rdfs:comment")
 }
 
 /// The vocabulary of the values of `key` in an object at `ctx`, and the context of its objects.
@@ -1147,11 +1164,37 @@ static TOP: [Field; 20] = [
 
 /// The index in [`TOP`] of a top-level key.
 fn top_field(key: &str) -> u8 {
-    // Lengths first (a compare of two integers), then the bytes inline: a `match` on strings
-    // calls `memcmp` for every candidate.
-    TOP.iter()
-        .position(|f| same(f.name, key))
-        .map_or(NO_FIELD, |i| i as u8)
+    // The one candidate by length and first byte, then the bytes inline (a `match` on the
+    // strings would call `memcmp` for every candidate).
+    let b = key.as_bytes();
+    let i = match (b.len(), b.first().copied().unwrap_or(0)) {
+        (9, b'e') => 0,
+        (19, b'e') => 1,
+        (17, b'c') if b[1] == b'e' => 2,
+        (7, b'e') => 3,
+        (8, b'p') => 4,
+        (12, b'i') => 5,
+        (9, b'c') => 6,
+        (12, b'q') => 7,
+        (17, b'c') => 8,
+        (17, b'i') => 9,
+        (13, b'o') => 10,
+        (18, b'o') => 11,
+        (6, b'a') => 12,
+        (16, b't') => 13,
+        (7, b'b') => 14,
+        (11, b'd') => 15,
+        (21, b'p') => 16,
+        (9, b'r') => 17,
+        (11, b'b') => 18,
+        (17, b's') => 19,
+        _ => return NO_FIELD,
+    };
+    if same(TOP[i].name, key) {
+        i as u8
+    } else {
+        NO_FIELD
+    }
 }
 
 /// `a == b`, inline: eight bytes at a time, no call (the strings compared here are short, and a
@@ -1425,6 +1468,10 @@ impl Leaf<'_, '_> {
             }
             return;
         }
+        if is_identifier(s) {
+            self.identifier(s);
+            return;
+        }
         let s = web_vocabulary(s);
         if s.starts_with(|c: char| c.is_ascii_digit() || matches!(c, '+' | '-' | '.'))
             && let Ok(f) = s.parse::<f64>()
@@ -1433,40 +1480,56 @@ impl Leaf<'_, '_> {
             write_float(self.out, f);
             return;
         }
-        if s.starts_with("urn:epc:") || s.starts_with("http://") || s.starts_with("https://") {
-            let start = self.out.len();
-            let Some(ids) = self.ids.as_deref_mut() else {
-                if !canonical_id_into(self.canonical_id, &s, self.out) {
-                    self.out.push_str(&s);
-                }
-                return;
-            };
-            if self.canonical_id.is_none() && ids.serialised(&s, self.out) {
-                return;
+        // An old CBV URN that became a web URI (not a GS1 key, but that is for the
+        // canonicaliser to say), or anything else.
+        if !(is_identifier(&s) && canonical_id_into(self.canonical_id, &s, self.out)) {
+            self.out.push_str(&s);
+        }
+    }
+
+    /// A value written as an identifier: its canonical Digital Link, or the value with old CBV
+    /// URNs in it as web URIs (see [`web_vocabulary`]) if it is not a GS1 key. Through the cache,
+    /// keyed by the value as written (the result is a function of it).
+    fn identifier(&mut self, s: &str) {
+        let write = |out: &mut String, canonical_id| {
+            let w = web_vocabulary(s);
+            if !canonical_id_into(canonical_id, &w, out) {
+                out.push_str(&w);
             }
-            let slot = ids.slot(&s);
-            if slot.used && same(&slot.key, &s) {
-                self.out.push_str(if slot.value.is_empty() {
-                    &s
-                } else {
-                    &slot.value
-                });
-                return;
-            }
-            if !canonical_id_into(self.canonical_id, &s, self.out) {
-                self.out.push_str(&s);
-            }
-            slot.used = true;
-            slot.key.clear();
-            slot.key.push_str(&s);
-            slot.value.clear();
-            if self.out[start..] != *s {
-                slot.value.push_str(&self.out[start..]);
-            }
+        };
+        let start = self.out.len();
+        let Some(ids) = self.ids.as_deref_mut() else {
+            write(self.out, self.canonical_id);
+            return;
+        };
+        // These shapes hold no `urn:epcglobal:cbv:` (their only `u` is the first byte, and
+        // `urn:epc:` is not it), so `web_vocabulary` leaves them as they are.
+        if self.canonical_id.is_none() && ids.serialised(s, self.out) {
             return;
         }
-        self.out.push_str(&s);
+        let slot = ids.slot(s);
+        if slot.used && same(&slot.key, s) {
+            self.out.push_str(if slot.value.is_empty() {
+                s
+            } else {
+                &slot.value
+            });
+            return;
+        }
+        write(self.out, self.canonical_id);
+        slot.used = true;
+        slot.key.clear();
+        slot.key.push_str(s);
+        slot.value.clear();
+        if self.out[start..] != *s {
+            slot.value.push_str(&self.out[start..]);
+        }
     }
+}
+
+/// Whether a value is written as an identifier (an EPC URI or a web URI).
+fn is_identifier(s: &str) -> bool {
+    s.starts_with("urn:epc:") || s.starts_with("http://") || s.starts_with("https://")
 }
 
 /// `s.trim()`, without looking at the characters when the ends are visible ASCII (any Unicode
@@ -2019,6 +2082,26 @@ mod tests {
         // Business transaction IDs are identifiers, not vocabulary.
         let bt = "urn:epcglobal:cbv:bt:4012345000009:ASN1099";
         assert!(matches!(web_vocabulary(bt), Cow::Borrowed(b) if b == bt));
+    }
+
+    #[test]
+    fn top_fields_are_found_by_name() {
+        for (i, f) in TOP.iter().enumerate() {
+            assert_eq!(usize::from(top_field(f.name)), i, "{}", f.name);
+            for other in [&f.name[1..], &f.name[..f.name.len() - 1]] {
+                assert_eq!(top_field(other), NO_FIELD, "{other}");
+            }
+        }
+        for other in [
+            "",
+            "eventtime",
+            "epcLisT",
+            "childQuantityLisx",
+            "ilmd",
+            "type",
+        ] {
+            assert_eq!(top_field(other), NO_FIELD, "{other}");
+        }
     }
 
     #[test]
