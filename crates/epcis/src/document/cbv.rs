@@ -2,11 +2,18 @@
 //! CURIEs (`cbv:BizStep-shipping`, `gs1:Temperature`) and Web URIs
 //! (`https://ref.gs1.org/cbv/BizStep-shipping`), and conversions between them.
 //!
-//! The word lists are the enumerations of the official EPCIS 2.0 JSON schema
-//! (`crates/epcis/schema/EPCIS-JSON-Schema.json`); the URI forms follow the EPCIS 2.0 JSON-LD
-//! context (`cbv:` = `https://ref.gs1.org/cbv/`, `gs1:` = `https://gs1.org/voc/`).
+//! The word lists (one table, `hash::vocab`, which the event hash uses too) are the terms of the
+//! EPCIS 2.0 JSON-LD context, which are the enumerations of the official EPCIS 2.0 JSON schema
+//! (`crates/epcis/schema/EPCIS-JSON-Schema.json`); the URI forms follow that context
+//! (`cbv:` = `https://ref.gs1.org/cbv/`, `gs1:` = `https://gs1.org/voc/`).
 
 use std::borrow::Cow;
+
+// The one table of the standard words (the event hash reads it too).
+use crate::hash::vocab::{
+    BIZ_STEP, BIZ_TRANSACTION_TYPE, COMPONENT, DISPOSITION, ERROR_REASON, MEASUREMENT_TYPE,
+    SENSOR_ALERT_TYPE, SOURCE_DEST_TYPE, Vocabulary,
+};
 
 /// Which CBV vocabulary a value belongs to (the field it appears in).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -35,48 +42,36 @@ const CBV: &str = "https://ref.gs1.org/cbv/";
 const GS1_VOC: &str = "https://gs1.org/voc/";
 
 impl CbvField {
-    fn words(self) -> &'static [&'static str] {
+    /// The standard words of this field, with the web URI prefix they expand to.
+    pub fn vocabulary(self) -> &'static Vocabulary {
         match self {
-            CbvField::BizStep => BIZ_STEPS,
-            CbvField::Disposition => DISPOSITIONS,
-            CbvField::BizTransactionType => BIZ_TRANSACTION_TYPES,
-            CbvField::SourceDestType => SOURCE_DEST_TYPES,
-            CbvField::ErrorReason => ERROR_REASONS,
-            CbvField::MeasurementType => MEASUREMENT_TYPES,
-            CbvField::SensorAlertType => SENSOR_ALERT_TYPES,
-            CbvField::Component => COMPONENTS,
+            CbvField::BizStep => &BIZ_STEP,
+            CbvField::Disposition => &DISPOSITION,
+            CbvField::BizTransactionType => &BIZ_TRANSACTION_TYPE,
+            CbvField::SourceDestType => &SOURCE_DEST_TYPE,
+            CbvField::ErrorReason => &ERROR_REASON,
+            CbvField::MeasurementType => &MEASUREMENT_TYPE,
+            CbvField::SensorAlertType => &SENSOR_ALERT_TYPE,
+            CbvField::Component => &COMPONENT,
         }
     }
 
     /// `(web URI prefix, URN prefix)`; the URN form exists only for the EPCIS 1.x vocabularies.
     fn prefixes(self) -> (&'static str, Option<&'static str>) {
-        match self {
-            CbvField::BizStep => (
-                "https://ref.gs1.org/cbv/BizStep-",
-                Some("urn:epcglobal:cbv:bizstep:"),
-            ),
-            CbvField::Disposition => (
-                "https://ref.gs1.org/cbv/Disp-",
-                Some("urn:epcglobal:cbv:disp:"),
-            ),
-            CbvField::BizTransactionType => (
-                "https://ref.gs1.org/cbv/BTT-",
-                Some("urn:epcglobal:cbv:btt:"),
-            ),
-            CbvField::SourceDestType => (
-                "https://ref.gs1.org/cbv/SDT-",
-                Some("urn:epcglobal:cbv:sdt:"),
-            ),
-            CbvField::ErrorReason => ("https://ref.gs1.org/cbv/ER-", Some("urn:epcglobal:cbv:er:")),
-            CbvField::MeasurementType => ("https://gs1.org/voc/", None),
-            CbvField::SensorAlertType => ("https://gs1.org/voc/", None),
-            CbvField::Component => ("https://ref.gs1.org/cbv/Comp-", None),
-        }
+        let urn = match self {
+            CbvField::BizStep => Some("urn:epcglobal:cbv:bizstep:"),
+            CbvField::Disposition => Some("urn:epcglobal:cbv:disp:"),
+            CbvField::BizTransactionType => Some("urn:epcglobal:cbv:btt:"),
+            CbvField::SourceDestType => Some("urn:epcglobal:cbv:sdt:"),
+            CbvField::ErrorReason => Some("urn:epcglobal:cbv:er:"),
+            CbvField::MeasurementType | CbvField::SensorAlertType | CbvField::Component => None,
+        };
+        (self.vocabulary().prefix, urn)
     }
 
     /// Is `word` a standard bare word of this vocabulary?
     pub fn is_standard_word(self, word: &str) -> bool {
-        self.words().contains(&word)
+        self.vocabulary().prefix_of(word).is_some()
     }
 
     /// The XML form of a value: a standard word in its EPCIS 1.x/2.0 URN form when the
@@ -154,196 +149,28 @@ pub fn compact_cbv_value(field: CbvField, value: &str) -> Option<&str> {
     field.is_standard_word(word).then_some(word)
 }
 
-const BIZ_STEPS: &[&str] = &[
-    "accepting",
-    "arriving",
-    "assembling",
-    "collecting",
-    "commissioning",
-    "consigning",
-    "creating_class_instance",
-    "cycle_counting",
-    "decommissioning",
-    "departing",
-    "destroying",
-    "disassembling",
-    "dispensing",
-    "encoding",
-    "entering_exiting",
-    "holding",
-    "inspecting",
-    "installing",
-    "killing",
-    "loading",
-    "other",
-    "packing",
-    "picking",
-    "receiving",
-    "removing",
-    "repackaging",
-    "repairing",
-    "replacing",
-    "reserving",
-    "retail_selling",
-    "shipping",
-    "staging_outbound",
-    "stock_taking",
-    "stocking",
-    "storing",
-    "transporting",
-    "unloading",
-    "unpacking",
-    "void_shipping",
-    "sensor_reporting",
-    "sampling",
-];
-const DISPOSITIONS: &[&str] = &[
-    "active",
-    "container_closed",
-    "damaged",
-    "destroyed",
-    "dispensed",
-    "disposed",
-    "encoded",
-    "expired",
-    "in_progress",
-    "in_transit",
-    "inactive",
-    "no_pedigree_match",
-    "non_sellable_other",
-    "partially_dispensed",
-    "recalled",
-    "reserved",
-    "retail_sold",
-    "returned",
-    "sellable_accessible",
-    "sellable_not_accessible",
-    "stolen",
-    "unknown",
-    "available",
-    "completeness_verified",
-    "completeness_inferred",
-    "conformant",
-    "container_open",
-    "mismatch_instance",
-    "mismatch_class",
-    "mismatch_quantity",
-    "needs_replacement",
-    "non_conformant",
-    "unavailable",
-];
-const BIZ_TRANSACTION_TYPES: &[&str] = &[
-    "bol",
-    "cert",
-    "desadv",
-    "inv",
-    "pedigree",
-    "po",
-    "poc",
-    "prodorder",
-    "recadv",
-    "rma",
-    "testprd",
-    "testres",
-    "upevt",
-];
-const SOURCE_DEST_TYPES: &[&str] = &["owning_party", "possessing_party", "location"];
-const ERROR_REASONS: &[&str] = &["did_not_occur", "incorrect_data"];
-const MEASUREMENT_TYPES: &[&str] = &[
-    "AbsoluteHumidity",
-    "AbsorbedDose",
-    "AbsorbedDoseRate",
-    "Acceleration",
-    "Radioactivity",
-    "Altitude",
-    "AmountOfSubstance",
-    "AmountOfSubstancePerUnitVolume",
-    "Angle",
-    "AngularAcceleration",
-    "AngularMomentum",
-    "AngularVelocity",
-    "Area",
-    "Capacitance",
-    "Conductance",
-    "Conductivity",
-    "Count",
-    "Density",
-    "Dimensionless",
-    "DoseEquivalent",
-    "DoseEquivalentRate",
-    "DynamicViscosity",
-    "ElectricCharge",
-    "ElectricCurrent",
-    "ElectricCurrentDensity",
-    "ElectricFieldStrength",
-    "Energy",
-    "Exposure",
-    "Force",
-    "Frequency",
-    "Illuminance",
-    "Inductance",
-    "Irradiance",
-    "KinematicViscosity",
-    "Length",
-    "LinearMomentum",
-    "Luminance",
-    "LuminousFlux",
-    "LuminousIntensity",
-    "MagneticFlux",
-    "MagneticFluxDensity",
-    "MagneticVectorPotential",
-    "Mass",
-    "MassConcentration",
-    "MassFlowRate",
-    "MassPerAreaTime",
-    "MemoryCapacity",
-    "MolalityOfSolute",
-    "MolarEnergy",
-    "MolarMass",
-    "MolarVolume",
-    "Power",
-    "Pressure",
-    "RadiantFlux",
-    "RadiantIntensity",
-    "RelativeHumidity",
-    "Resistance",
-    "Resistivity",
-    "SolidAngle",
-    "SpecificVolume",
-    "Speed",
-    "SurfaceDensity",
-    "SurfaceTension",
-    "Temperature",
-    "Time",
-    "Torque",
-    "Voltage",
-    "Volume",
-    "VolumeFlowRate",
-    "VolumeFraction",
-    "VolumetricFlux",
-    "Wavenumber",
-];
-const SENSOR_ALERT_TYPES: &[&str] = &["ALARM_CONDITION", "ERROR_CONDITION"];
-const COMPONENTS: &[&str] = &[
-    "x",
-    "y",
-    "z",
-    "axial_distance",
-    "azimuth",
-    "height",
-    "spherical_radius",
-    "polar_angle",
-    "elevation_angle",
-    "easting",
-    "northing",
-    "latitude",
-    "longitude",
-    "altitude",
-];
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `Vocabulary::prefix_of` searches by bisection.
+    #[test]
+    fn every_list_is_sorted_without_duplicates() {
+        for field in [
+            CbvField::BizStep,
+            CbvField::Disposition,
+            CbvField::BizTransactionType,
+            CbvField::SourceDestType,
+            CbvField::ErrorReason,
+            CbvField::MeasurementType,
+            CbvField::SensorAlertType,
+            CbvField::Component,
+        ] {
+            let terms = field.vocabulary().terms;
+            assert!(terms.windows(2).all(|w| w[0] < w[1]), "{field:?}");
+            assert!(terms.iter().all(|t| field.is_standard_word(t)), "{field:?}");
+        }
+    }
 
     #[test]
     fn expands_every_form() {
@@ -374,7 +201,7 @@ mod tests {
 
     #[test]
     fn compacts_and_writes_xml_forms() {
-        for w in BIZ_STEPS {
+        for w in BIZ_STEP.terms {
             let full = expand_cbv_value_owned(CbvField::BizStep, w);
             assert_eq!(compact_cbv_value(CbvField::BizStep, &full), Some(*w));
             let xml = CbvField::BizStep.xml_form(w);

@@ -1,6 +1,9 @@
 //! Bare-string terms of the standard vocabularies, as the EPCIS 2.0 JSON-LD context
-//! (`gs1-EPCIS/epcis-context.jsonld`) maps them, with the IRI prefix each expands to.
-//! Generated once from that context file; each list is sorted for binary search.
+//! (`gs1-EPCIS/epcis-context.jsonld`) maps them, with the IRI prefix each expands to: the one
+//! table of the CBV words, which the event hash, validation and the XML codec (`CbvField`) use.
+//! Generated once from that context file (whose words are the enumerations of
+//! `EPCIS-JSON-Schema.json`, the lists differ only in order); each list is sorted for binary
+//! search. A test checks them against both files.
 
 /// A vocabulary: the IRI prefix its bare terms expand to, and the sorted terms.
 #[derive(Debug, PartialEq, Eq)]

@@ -707,3 +707,98 @@ proptest! {
         }
     }
 }
+
+/// The one table of CBV words (`hash::vocab`, which `CbvField` uses too) is exactly the terms of
+/// the EPCIS 2.0 JSON-LD context, each expanding to the table's prefix + term, and exactly the
+/// enumerations of the EPCIS 2.0 JSON schema.
+#[test]
+fn the_vocabulary_table_is_the_context_and_the_schema() {
+    use epcis::hash::vocab;
+    const GS1_EPCIS: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/reference-data/gs1-EPCIS"
+    );
+    let context: Value =
+        serde_json::from_str(&read(&Path::new(GS1_EPCIS).join("epcis-context.jsonld"))).unwrap();
+    let schema: Value =
+        serde_json::from_str(&read(&Path::new(GS1_EPCIS).join("EPCIS-JSON-Schema.json"))).unwrap();
+    let ctx = &context["@context"];
+    let expand = |v: &str| -> String {
+        match v.split_once(':') {
+            Some((p, rest)) if !rest.starts_with("//") => match ctx[p].as_str() {
+                Some(iri) => format!("{iri}{rest}"),
+                None => v.to_string(),
+            },
+            _ => v.to_string(),
+        }
+    };
+    let tables: [(&vocab::Vocabulary, &[&str], &str); 8] = [
+        (&vocab::BIZ_STEP, &["bizStep"], "bizStep"),
+        (&vocab::DISPOSITION, &["disposition"], "disposition"),
+        (
+            &vocab::BIZ_TRANSACTION_TYPE,
+            &["bizTransactionList", "type"],
+            "bizTransaction-type",
+        ),
+        (
+            &vocab::SOURCE_DEST_TYPE,
+            &["sourceList", "type"],
+            "source-dest-type",
+        ),
+        (
+            &vocab::ERROR_REASON,
+            &["errorDeclaration", "reason"],
+            "error-reason",
+        ),
+        (
+            &vocab::MEASUREMENT_TYPE,
+            &["sensorElementList", "sensorReport", "type"],
+            "measurementType",
+        ),
+        (
+            &vocab::SENSOR_ALERT_TYPE,
+            &["sensorElementList", "sensorReport", "exception"],
+            "sensorAlertType",
+        ),
+        (
+            &vocab::COMPONENT,
+            &["sensorElementList", "sensorReport", "component"],
+            "component",
+        ),
+    ];
+    let mut words = 0;
+    for (table, path, def) in tables {
+        let mut node = ctx;
+        for key in path {
+            node = &node[*key]["@context"];
+        }
+        let mut from_context: Vec<String> = Vec::new();
+        for (term, iri) in node.as_object().unwrap() {
+            if term.starts_with('@') {
+                continue;
+            }
+            let iri = iri.as_str().or_else(|| iri["@id"].as_str()).unwrap();
+            assert_eq!(
+                expand(iri),
+                format!("{}{term}", table.prefix),
+                "{def}: {term}"
+            );
+            from_context.push(term.clone());
+        }
+        from_context.sort();
+        assert_eq!(table.terms, from_context, "{def}: the context's terms");
+        let defs = &schema["definitions"][def];
+        let mut from_schema: Vec<String> = defs["anyOf"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|a| a["enum"].as_array())
+            .flatten()
+            .map(|w| w.as_str().unwrap().to_string())
+            .collect();
+        from_schema.sort();
+        assert_eq!(table.terms, from_schema, "{def}: the schema's enumeration");
+        words += table.terms.len();
+    }
+    assert_eq!(words, 41 + 33 + 13 + 3 + 2 + 72 + 2 + 14);
+}
