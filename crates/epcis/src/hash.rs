@@ -1205,14 +1205,19 @@ fn same(a: &str, b: &str) -> bool {
     if a.len() != b.len() {
         return false;
     }
+    let n = a.len();
+    if n < 8 {
+        return a.iter().zip(b).all(|(x, y)| x == y);
+    }
     let mut i = 0;
-    while i + 8 <= a.len() {
+    while i + 8 <= n {
         if word(a, i) != word(b, i) {
             return false;
         }
         i += 8;
     }
-    a[i..].iter().zip(&b[i..]).all(|(x, y)| x == y)
+    // The tail as one word that overlaps the last one compared.
+    word(a, n - 8) == word(b, n - 8)
 }
 
 /// The eight bytes of `b` from `i`, big-endian (so that words compare as the bytes do).
@@ -1250,9 +1255,18 @@ fn compare(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
         }
         i += 8;
     }
-    for (x, y) in a[i..n].iter().zip(&b[i..n]) {
+    if n >= 8 {
+        // The tail as one word overlapping bytes already found equal: its first difference is
+        // the first difference of the tail.
+        let (x, y) = (word(a, n - 8), word(b, n - 8));
         if x != y {
-            return x.cmp(y);
+            return x.cmp(&y);
+        }
+    } else {
+        for (x, y) in a[i..n].iter().zip(&b[i..n]) {
+            if x != y {
+                return x.cmp(y);
+            }
         }
     }
     a.len().cmp(&b.len())
@@ -1505,6 +1519,12 @@ impl Leaf<'_, '_> {
         // These shapes hold no `urn:epcglobal:cbv:` (their only `u` is the first byte, and
         // `urn:epc:` is not it), so `web_vocabulary` leaves them as they are.
         if self.canonical_id.is_none() && ids.serialised(s, self.out) {
+            return;
+        }
+        // SSCCs are unique (one per logistic unit): caching them only evicts the locations and
+        // parties that recur.
+        if s.starts_with("urn:epc:id:sscc:") {
+            write(self.out, self.canonical_id);
             return;
         }
         let slot = ids.slot(s);
@@ -2114,6 +2134,34 @@ mod tests {
             }
         }
         assert_eq!(find_byte(&[0xff, 0x75, 0x75], b'u'), Some(1));
+    }
+
+    #[test]
+    fn inline_comparisons_agree_with_the_standard_ones() {
+        let words = [
+            "",
+            "a",
+            "b",
+            "ab",
+            "abcdefg",
+            "abcdefgh",
+            "abcdefgi",
+            "abcdefghi",
+            "abcdefghj",
+            "abcdefghijklmnop",
+            "abcdefghijklmnoq",
+            "abcdefghijklmnopq",
+            "abcdefghijklmnopqrstuvwx",
+            "abcdefghijklmnopqrstuvwy",
+            "abcdefghijklmnopqrstuvwxyz0",
+            "zbcdefghijklmnopqrstuvwxyz",
+        ];
+        for a in words {
+            for b in words {
+                assert_eq!(same(a, b), a == b, "{a} {b}");
+                assert_eq!(compare(a.as_bytes(), b.as_bytes()), a.cmp(b), "{a} {b}");
+            }
+        }
     }
 
     #[test]
