@@ -148,14 +148,14 @@ pub fn ni_uri(prehash: &str) -> String {
     const SUFFIX: &str = "?ver=CBV2.0";
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let digest = Sha256::digest(prehash.as_bytes());
-    let mut s = String::with_capacity(PREFIX.len() + 64 + SUFFIX.len());
-    s.push_str(PREFIX);
+    let mut s = Vec::with_capacity(PREFIX.len() + 64 + SUFFIX.len());
+    s.extend_from_slice(PREFIX.as_bytes());
     for b in digest {
-        s.push(HEX[usize::from(b >> 4)] as char);
-        s.push(HEX[usize::from(b & 15)] as char);
+        s.push(HEX[usize::from(b >> 4)]);
+        s.push(HEX[usize::from(b & 15)]);
     }
-    s.push_str(SUFFIX);
-    s
+    s.extend_from_slice(SUFFIX.as_bytes());
+    String::from_utf8(s).unwrap_or_default()
 }
 
 /// The hasher of a document, and its event list.

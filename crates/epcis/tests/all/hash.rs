@@ -802,3 +802,28 @@ fn the_vocabulary_table_is_the_context_and_the_schema() {
     }
     assert_eq!(words, 41 + 33 + 13 + 3 + 2 + 72 + 2 + 14);
 }
+
+/// Ignored top-level fields (a document's `ignoreFields`) leave the same pre-hash on both paths.
+#[test]
+fn fast_path_honours_ignored_fields() {
+    let ctx = Value::String(demo::EPCIS_CONTEXT.to_string());
+    let ignored = ["ilmd", "sourceList", "cbvmda:lotNumber", "epcList"];
+    let shared = Hasher::new(&ctx).with_ignored_fields(ignored);
+    let mut fast = 0;
+    for (i, e) in demo_events(500, 3).iter().enumerate() {
+        let mut got = String::new();
+        if shared.prehash_fast_into(e, &mut got).unwrap() {
+            fast += 1;
+        }
+        let mut want = String::new();
+        Hasher::new(&ctx)
+            .with_ignored_fields(ignored)
+            .reference_prehash_into(e, &mut want)
+            .unwrap();
+        if !got.is_empty() {
+            assert_eq!(got, want, "event {i}");
+        }
+        assert!(!want.contains("ilmd") && !want.contains("sourceList"));
+    }
+    assert_eq!(fast, 500);
+}
