@@ -672,10 +672,11 @@ impl<'a> Namespaces<'a> {
 
     /// A JSON key as an element name: `prefix:local` with a known prefix is `{namespace}local`.
     fn name_of(&self, key: &'a str) -> Name<'a> {
-        if let Some((prefix, local)) = key.split_once(':')
-            && let Some(iri) = self.get(prefix)
+        // A byte loop: keys are short, and `split_once` sets up a searcher.
+        if let Some(colon) = key.bytes().position(|b| b == b':')
+            && let Some(iri) = self.get(&key[..colon])
         {
-            return Name::Ns(iri, local);
+            return Name::Ns(iri, &key[colon + 1..]);
         }
         Name::Key(key)
     }
