@@ -69,7 +69,8 @@ fn main() {
             last = last.max(idx.event_time_ms);
             events.push((owner, idx));
         }
-        prepared += events.len();
+        let in_chunk = events.len();
+        prepared += in_chunk;
         let mut docs: Vec<Vec<NewCapture>> = Vec::new();
         let mut it = events.into_iter().peekable();
         while it.peek().is_some() {
@@ -118,7 +119,7 @@ fn main() {
         secs += dt;
         eprintln!(
             "  {prepared} events prepared, {stored} captured ({:.0} events/s in this chunk)",
-            chunk.min(prepared) as f64 / dt
+            in_chunk as f64 / dt
         );
     }
     println!(
