@@ -43,9 +43,17 @@
 //! `https://gs1.org/voc/`, `cbvmda` is `urn:epcglobal:cbv:mda:`); numeric strings that Python's
 //! `float()` reads but Rust's does not (`1_000`, non-ASCII digits) stay as written.
 //!
+//! Two paths write the pre-hash. The fast path (module `fast`) walks the event's JSON once and
+//! writes the standard fields in the order above straight into the output; it covers the common
+//! shapes and refuses the rest before anything it wrote counts. The generic path builds the
+//! element tree, orders and sorts it; it handles everything and is the reference the fast path
+//! is tested against ([`Hasher::reference_prehash_into`]). Both canonicalise values with the same
+//! code.
+//!
 //! Speed: a [`Hasher`] keeps its buffers and a small direct-mapped cache of canonical identifiers
-//! (locations, parties and containers recur) from event to event; hash many events of one
-//! document with one `Hasher` ([`document_hashes`] does). The free functions build one per call.
+//! (locations and parties recur; for `sgtin` and `lgtin` URNs the class part is cached and the
+//! serial or lot appended) from event to event; hash many events of one document with one
+//! `Hasher` ([`document_hashes`] does). The free functions build one per call.
 //!
 //! Limits: nesting deeper than [`MAX_DEPTH`] or events with more than [`MAX_NODES`] elements are
 //! refused with an error, not hashed; the identifier cache has [`ID_CACHE_SLOTS`] slots.
@@ -212,6 +220,8 @@ pub struct Hasher<'c> {
     gs1_prefixes: Vec<(&'c str, &'c str)>,
     /// The length of the longest prefix in `gs1_prefixes`.
     gs1_longest: usize,
+    /// [`Namespaces::gs1_first`] of `gs1_prefixes`.
+    gs1_first: u128,
     ignore: Vec<&'c str>,
     /// `None`: `gs1::canonical_dl_into` (written straight into the pre-hash, no allocation).
     canonical_id: Option<IdCanonicaliser>,
@@ -404,6 +414,13 @@ impl<'c> Hasher<'c> {
         Hasher {
             namespaces,
             gs1_longest: gs1_prefixes.iter().map(|(p, _)| p.len()).max().unwrap_or(0),
+            gs1_first: gs1_prefixes
+                .iter()
+                .map(|(p, _)| match p.as_bytes().first() {
+                    Some(&b) if b < 128 => 1u128 << b,
+                    _ => u128::MAX,
+                })
+                .fold(0, |m, b| m | b),
             gs1_prefixes,
             ignore: Vec::new(),
             canonical_id: None,
@@ -493,6 +510,7 @@ impl<'c> Hasher<'c> {
             doc: &self.namespaces,
             gs1: &self.gs1_prefixes,
             gs1_longest: self.gs1_longest,
+            gs1_first: self.gs1_first,
         };
         let mut fresh = Scratch::default();
         let mut borrowed = self.scratch.try_borrow_mut();
@@ -535,6 +553,7 @@ impl<'c> Hasher<'c> {
             doc: &self.namespaces,
             gs1: &self.gs1_prefixes,
             gs1_longest: self.gs1_longest,
+            gs1_first: self.gs1_first,
         };
         let mut fresh = Scratch::default();
         let mut borrowed = self.scratch.try_borrow_mut();
@@ -652,6 +671,9 @@ struct Namespaces<'a> {
     gs1: &'a [(&'a str, &'a str)],
     /// The length of the longest prefix in `gs1`.
     gs1_longest: usize,
+    /// The ASCII bytes that prefixes in `gs1` start with, as bits (all bits if one does not start
+    /// with an ASCII byte).
+    gs1_first: u128,
 }
 
 impl<'a> Namespaces<'a> {
@@ -685,7 +707,10 @@ impl<'a> Namespaces<'a> {
     fn expand_value(&self, value: &str) -> Option<String> {
         // Only a colon right after a prefix in scope can expand the value.
         let longest = if self.local.is_empty() {
-            self.gs1_longest
+            match value.as_bytes().first() {
+                Some(&b) if b < 128 && self.gs1_first & (1 << b) == 0 => return None,
+                _ => self.gs1_longest,
+            }
         } else {
             31
         };
