@@ -3,10 +3,11 @@
 //! `cargo bench -p store-postgres --bench capture` starts a throwaway cluster (or uses
 //! `ZL_PG_URL`), captures `ZL_BENCH_EVENTS` demo events (default 200,000; prepared
 //! `ZL_BENCH_CHUNK` at a time, default 200,000, so that memory stays bounded at 10M; only the
-//! capture itself is timed) in documents of `ZL_BENCH_BATCH` events (default 20,000; each document is split by capturing organisation, one
-//! transaction per part), through `ZL_BENCH_SERVERS` stores on the same database (default 1;
+//! capture itself is timed) in documents of `ZL_BENCH_BATCH` events (default 20,000; each
+//! document is split by capturing organisation, one transaction per part), through `ZL_BENCH_SERVERS` stores on the same database (default 1;
 //! with 2, two threads capture alternate batches through two stores), then measures `MATCH_epc`
-//! and a one-hour `eventTime` window (p50/p99 over 1,000 queries each).
+//! and a one-hour `eventTime` window (p50/p99 over 1,000 queries each). `ZL_BENCH_QUERY_ONLY=1`
+//! skips the capture and only queries (a database an earlier run of the same size filled).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -46,6 +47,8 @@ fn main() {
         }
     };
     let chunk = env_usize("ZL_BENCH_CHUNK", 200_000).max(batch);
+    // Only the queries, on a database an earlier run filled with the same events.
+    let query_only = std::env::var("ZL_BENCH_QUERY_ONLY").is_ok_and(|v| v == "1");
     let stores: Vec<Arc<PostgresStore>> = (0..servers)
         .map(|_| Arc::new(PostgresStore::connect(&url, PgOptions::default()).expect("connect")))
         .collect();
@@ -71,6 +74,9 @@ fn main() {
         }
         let in_chunk = events.len();
         prepared += in_chunk;
+        if query_only {
+            continue;
+        }
         let mut docs: Vec<Vec<NewCapture>> = Vec::new();
         let mut it = events.into_iter().peekable();
         while it.peek().is_some() {
