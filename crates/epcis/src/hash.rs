@@ -308,18 +308,19 @@ impl IdCache {
         if b.len() < 16 || b[14] != b'.' {
             return false;
         }
-        let mut dots = 0;
-        let mut dot = 0;
-        for (i, &c) in b[..14].iter().enumerate() {
-            if c == b'.' {
-                dots += 1;
-                dot = i;
-            } else if !c.is_ascii_digit() {
-                return false;
-            }
+        // Without branches per byte (a fixed-length loop the compiler unrolls).
+        let mut class = [0u8; 14];
+        class.copy_from_slice(&b[..14]);
+        let mut dots = 0u32;
+        let mut other = false;
+        for (i, c) in class.into_iter().enumerate() {
+            dots |= u32::from(c == b'.') << i;
+            other |= !(c.is_ascii_digit() || c == b'.');
         }
+        let dot = dots.trailing_zeros();
         let serial = &b[15..];
-        if dots != 1
+        if other
+            || dots.count_ones() != 1
             || !(6..=12).contains(&dot)
             || serial.len() > 20
             || !serial.iter().all(|&c| dl_keep(c))
