@@ -25,7 +25,9 @@ struct Walk<'a> {
     opts: &'a TraceOptions,
     lo: i64,
     hi: i64,
-    events: Vec<Ev>,
+    /// Shared, so that following one event's links does not copy it (a commissioning event of a
+    /// large lot lists every serial; copying it per serial made lots quadratic).
+    events: Vec<std::rc::Rc<Ev>>,
     by_seq: HashMap<i64, usize>,
     fetched_rows: usize,
     /// Indices into `events` of every event naming an identifier (all times), by identifier.
@@ -151,7 +153,7 @@ impl Walk<'_> {
                 let idx = match self.by_seq.get(&row.seq) {
                     Some(&i) => i,
                     None => {
-                        self.events.push(Ev::parse(row)?);
+                        self.events.push(std::rc::Rc::new(Ev::parse(row)?));
                         self.by_seq.insert(row.seq, self.events.len() - 1);
                         self.events.len() - 1
                     }
@@ -199,7 +201,7 @@ impl Walk<'_> {
                 let idx = match self.by_seq.get(&row.seq) {
                     Some(&i) => i,
                     None => {
-                        self.events.push(Ev::parse(row)?);
+                        self.events.push(std::rc::Rc::new(Ev::parse(row)?));
                         self.by_seq.insert(row.seq, self.events.len() - 1);
                         self.events.len() - 1
                     }
@@ -332,10 +334,10 @@ impl Walk<'_> {
         let depth = self.nodes[id].depth + 1;
         let hi = self.nodes[id].hi;
         for i in self.in_window(id) {
-            let e = self.events[i].clone();
+            let e = std::rc::Rc::clone(&self.events[i]);
             if e.is_transformation() && e.all_inputs().any(|x| x == id) {
                 for g in self.transformation(i) {
-                    let ge = self.events[g].clone();
+                    let ge = std::rc::Rc::clone(&self.events[g]);
                     for out in ge.all_outputs() {
                         if self.reach(out, depth, ge.time_ms, i64::MAX) {
                             self.link(id, out, EdgeKind::Transformation, g, None);
@@ -364,10 +366,10 @@ impl Walk<'_> {
         let depth = self.nodes[id].depth + 1;
         let hi = self.nodes[id].hi;
         for i in self.in_window(id) {
-            let e = self.events[i].clone();
+            let e = std::rc::Rc::clone(&self.events[i]);
             if e.is_transformation() && e.all_outputs().any(|x| x == id) {
                 for g in self.transformation(i) {
-                    let ge = self.events[g].clone();
+                    let ge = std::rc::Rc::clone(&self.events[g]);
                     for inp in ge.all_inputs() {
                         if self.reach(inp, depth, i64::MIN, ge.time_ms) {
                             self.link(id, inp, EdgeKind::Transformation, g, None);
@@ -465,7 +467,7 @@ impl Walk<'_> {
                 .map(|(i, via)| self.step(&self.events[i], id, via))
                 .collect();
             let own = &direct[id.as_str()];
-            let kind = kind_of(id, own.iter().map(|&i| &self.events[i]));
+            let kind = kind_of(id, own.iter().map(|&i| &*self.events[i]));
             let last_quantity = own.iter().rev().find_map(|&i| {
                 self.events[i]
                     .quantity_of(id)
