@@ -542,7 +542,9 @@ fn event_texts(e: &store::NewEvent, mut f: impl FnMut((i16, String))) {
 /// ones; returns those this transaction created. The new ones are inserted first, in sorted
 /// order (so two captures interning overlapping sets take their locks in one order; an insert
 /// that meets another transaction's uncommitted row waits for it); those that already existed
-/// are then read (committed by now).
+/// are then read (committed by now: an insert that met an uncommitted row waited for its
+/// transaction, and had that transaction rolled back, the insert would have gone in). The
+/// rounds alternate insert and read in case a row is removed again meanwhile (an orphan).
 fn intern(
     tx: &mut postgres::Transaction<'_>,
     stmts: &mut crate::Stmts,
