@@ -163,7 +163,31 @@ fn elapsed(t: Instant, cpu_start: Option<Duration>) -> f64 {
     }
 }
 
+/// `ZL_HASH_PROFILE=fast|reference|hash`: one pass over the 20,000 demo events with one reused
+/// `Hasher` (`prehash_into`, `reference_prehash_into` or `event_hash`), for instruction counts:
+/// `valgrind --tool=callgrind --toggle-collect='epcis::hash::Hasher::prehash_into' <bench> `.
+fn profile(mode: &str) {
+    let events = demo_events(20_000);
+    let hasher = Hasher::new(&events[0].1);
+    let mut buf = String::with_capacity(4096);
+    for (e, _) in &events {
+        buf.clear();
+        match mode {
+            "fast" => hasher.prehash_into(black_box(e), &mut buf).unwrap(),
+            "reference" => hasher
+                .reference_prehash_into(black_box(e), &mut buf)
+                .unwrap(),
+            _ => buf.push_str(&hasher.event_hash(black_box(e)).unwrap()),
+        }
+        black_box(&buf);
+    }
+}
+
 fn main() {
+    if let Ok(mode) = std::env::var("ZL_HASH_PROFILE") {
+        profile(&mode);
+        return;
+    }
     #[cfg(target_arch = "x86_64")]
     println!(
         "SHA extensions (sha_ni): {}",
