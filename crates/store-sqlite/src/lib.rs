@@ -107,9 +107,12 @@ pub struct SqliteStore {
     checkpointer: Checkpointer,
 }
 
-/// WAL pages after which the writer checkpoints by itself, inside its commit: a safety valve only,
-/// for when the background checkpointer cannot keep up.
-const WAL_AUTOCHECKPOINT_PAGES: i64 = 131_072;
+/// WAL pages (8 KiB) after which the writer checkpoints by itself, inside its commit: a safety
+/// valve for when the background checkpointer cannot finish (it never can while commits keep
+/// arriving back to back, and then the WAL is never restarted from its beginning).
+const WAL_AUTOCHECKPOINT_PAGES: i64 = 32_768;
+/// Bytes the WAL file is truncated to when it is restarted (it otherwise keeps its largest size).
+const WAL_SIZE_LIMIT_BYTES: i64 = 64 * 1024 * 1024;
 
 /// Copies the WAL into the database file on its own thread and connection, so that the writer's
 /// next transaction overlaps the checkpoint's I/O instead of waiting for it inside `COMMIT`.
@@ -180,6 +183,7 @@ fn open_conn(path: &Path, read_only: bool) -> rusqlite::Result<Connection> {
              PRAGMA foreign_keys = OFF;",
         )?;
         conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)?;
+        conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT_BYTES)?;
     }
     Ok(conn)
 }
