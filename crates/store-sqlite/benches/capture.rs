@@ -5,7 +5,8 @@
 //! ```
 //! Environment: `ZL_BENCH_EVENTS` (default 200000), `ZL_BENCH_BATCH` (events per capture
 //! document, default 100000, the transaction size of the issue's reference design), `ZL_BENCH_DIR` (data directory; default a fresh temp dir, removed at
-//! the end unless `ZL_BENCH_KEEP=1`), `ZL_BENCH_QUERIES` (default 2000 per kind).
+//! the end unless `ZL_BENCH_KEEP=1`), `ZL_BENCH_QUERIES` (default 2000 per kind), `ZL_BENCH_QUERY_ONLY=1` (only the queries, on the
+//! store a `ZL_BENCH_KEEP=1` run left in `ZL_BENCH_DIR`).
 //!
 //! Only `Store::capture` is timed for throughput (generation, hashing and indexing are timed
 //! separately). Raw JSON is the compact JSON of each generated event.
@@ -77,6 +78,113 @@ impl Pick {
     }
 }
 
+/// `MATCH_epc` on sampled instance identifiers and one-hour `eventTime` windows (first page of 100):
+/// (MATCH p50, p99, events per MATCH, window p50, p99, events per window).
+fn run_queries(
+    store: &SqliteStore,
+    sample_epcs: &[String],
+    t_min: i64,
+    t_max: i64,
+    queries: usize,
+    pick: &mut Pick,
+) -> (Duration, Duration, f64, Duration, Duration, f64) {
+    // MATCH_epc
+    let mut lat = Vec::with_capacity(queries);
+    let mut hits = 0usize;
+    for _ in 0..queries {
+        let id = &sample_epcs[pick.below(sample_epcs.len())];
+        let q = EventQuery::from_params(&[("MATCH_epc".to_string(), id.clone())]).unwrap();
+        let t = Instant::now();
+        let page = store.query_events(&Scope::All, &q, None, 100).unwrap();
+        lat.push(t.elapsed());
+        hits += page.events.len();
+    }
+    lat.sort();
+    let (m50, m99) = (percentile(&lat, 0.5), percentile(&lat, 0.99));
+    let match_avg = hits as f64 / queries as f64;
+
+    // Time window: one hour, first page of 100 by eventTime.
+    let mut lat = Vec::with_capacity(queries);
+    let mut hits = 0usize;
+    let span = (t_max - t_min).max(1);
+    for _ in 0..queries {
+        let from = t_min + (pick.below(span as usize) as i64);
+        let q = EventQuery {
+            ge_event_time_ms: Some(from),
+            lt_event_time_ms: Some(from + 3_600_000),
+            order_by: epcis::query::OrderBy::EventTime,
+            ..Default::default()
+        };
+        let t = Instant::now();
+        let page = store.query_events(&Scope::All, &q, None, 100).unwrap();
+        lat.push(t.elapsed());
+        hits += page.events.len();
+    }
+    lat.sort();
+    let (w50, w99) = (percentile(&lat, 0.5), percentile(&lat, 0.99));
+    let window_avg = hits as f64 / queries as f64;
+
+    (m50, m99, match_avg, w50, w99, window_avg)
+}
+
+/// `ZL_BENCH_QUERY_ONLY=1`: the queries alone on a store an earlier run left (`ZL_BENCH_KEEP=1`),
+/// with instance identifiers sampled from events at random times.
+fn query_only(dir: &std::path::Path, queries: usize) {
+    let store = SqliteStore::open(dir, Limits::default()).expect("open store");
+    let first = |d| {
+        let q = EventQuery {
+            order_by: epcis::query::OrderBy::EventTime,
+            order_direction: d,
+            ..Default::default()
+        };
+        store.query_events(&Scope::All, &q, None, 1).unwrap().events[0].event_time_ms
+    };
+    let (t_min, t_max) = (
+        first(epcis::query::Direction::Asc),
+        first(epcis::query::Direction::Desc),
+    );
+    let mut pick = Pick(0x9e37_79b9_7f4a_7c15);
+    let mut sample = Vec::new();
+    while sample.len() < 1000 {
+        let from = t_min + pick.below((t_max - t_min).max(1) as usize) as i64;
+        let q = EventQuery {
+            ge_event_time_ms: Some(from),
+            order_by: epcis::query::OrderBy::EventTime,
+            ..Default::default()
+        };
+        for e in store.query_events(&Scope::All, &q, None, 1).unwrap().events {
+            let v: serde_json::Value = serde_json::from_str(&e.body).unwrap();
+            for f in ["epcList", "childEPCs"] {
+                if let Some(id) = v[f]
+                    .as_array()
+                    .and_then(|a| a.first())
+                    .and_then(|x| x.as_str())
+                {
+                    sample.push(gs1::normalize_id(id));
+                }
+            }
+        }
+    }
+    let events = store.count_events(&Scope::All).unwrap();
+    let (m50, m99, match_avg, w50, w99, window_avg) =
+        run_queries(&store, &sample, t_min, t_max, queries, &mut pick);
+    println!(
+        "store-sqlite queries on {} ({events} events), load average {}",
+        dir.display(),
+        load_average()
+    );
+    println!(
+        "MATCH_epc: p50 {:.3} ms, p99 {:.3} ms ({queries} queries, {match_avg:.1} events each)",
+        ms(m50),
+        ms(m99)
+    );
+    println!(
+        "time window (1 h, orderBy eventTime, first 100): p50 {:.3} ms, p99 {:.3} ms ({window_avg:.1} events each)",
+        ms(w50),
+        ms(w99)
+    );
+}
+
 fn main() {
     let n = env_usize("ZL_BENCH_EVENTS", 200_000);
     let batch = env_usize("ZL_BENCH_BATCH", 100_000).max(1);
@@ -88,6 +196,10 @@ fn main() {
             true,
         ),
     };
+    if std::env::var("ZL_BENCH_QUERY_ONLY").is_ok_and(|v| v == "1") {
+        query_only(&dir, queries);
+        return;
+    }
     let keep = std::env::var("ZL_BENCH_KEEP").is_ok_and(|v| v == "1");
     let _ = std::fs::remove_dir_all(&dir);
     let limits = Limits {
@@ -172,41 +284,8 @@ fn main() {
     let written = write_bytes().saturating_sub(written0);
     let disk = store.size_on_disk();
 
-    // MATCH_epc
-    let mut lat = Vec::with_capacity(queries);
-    let mut hits = 0usize;
-    for _ in 0..queries {
-        let id = &sample_epcs[pick.below(sample_epcs.len())];
-        let q = EventQuery::from_params(&[("MATCH_epc".to_string(), id.clone())]).unwrap();
-        let t = Instant::now();
-        let page = store.query_events(&Scope::All, &q, None, 100).unwrap();
-        lat.push(t.elapsed());
-        hits += page.events.len();
-    }
-    lat.sort();
-    let (m50, m99) = (percentile(&lat, 0.5), percentile(&lat, 0.99));
-    let match_avg = hits as f64 / queries as f64;
-
-    // Time window: one hour, first page of 100 by eventTime.
-    let mut lat = Vec::with_capacity(queries);
-    let mut hits = 0usize;
-    let span = (t_max - t_min).max(1);
-    for _ in 0..queries {
-        let from = t_min + (pick.below(span as usize) as i64);
-        let q = EventQuery {
-            ge_event_time_ms: Some(from),
-            lt_event_time_ms: Some(from + 3_600_000),
-            order_by: epcis::query::OrderBy::EventTime,
-            ..Default::default()
-        };
-        let t = Instant::now();
-        let page = store.query_events(&Scope::All, &q, None, 100).unwrap();
-        lat.push(t.elapsed());
-        hits += page.events.len();
-    }
-    lat.sort();
-    let (w50, w99) = (percentile(&lat, 0.5), percentile(&lat, 0.99));
-    let window_avg = hits as f64 / queries as f64;
+    let (m50, m99, match_avg, w50, w99, window_avg) =
+        run_queries(&store, &sample_epcs, t_min, t_max, queries, &mut pick);
 
     println!("store-sqlite capture benchmark: {n} demo events, {batch} per capture document");
     println!(
