@@ -54,7 +54,8 @@ fn main() {
         .collect();
     // Memory-bounded: `chunk` events at a time are generated, parsed, hashed and indexed (not
     // timed), then captured (timed) through all servers; only the capture time is summed.
-    let cfg = demo::DemoConfig::new(n, 7, 1_700_000_000_000);
+    // Seed 42 and this start: the same events as the store-sqlite capture bench, for the side-by-side.
+    let cfg = demo::DemoConfig::new(n, 42, 1_700_000_000_000);
     let mut gen_it = demo::generate_with_owner(&cfg).peekable();
     let mut raw_bytes = 0u64;
     let (mut first, mut last) = (i64::MAX, i64::MIN);
