@@ -141,7 +141,16 @@ fn main() {
 
     // A key, then the server.
     let out = Command::new(BIN)
-        .args(["key", "create", "--data", data, "--org", "bench-org", "--role", "enterprise"])
+        .args([
+            "key",
+            "create",
+            "--data",
+            data,
+            "--org",
+            "bench-org",
+            "--role",
+            "enterprise",
+        ])
         .env_remove("ZHILIANG_STORE")
         .output()
         .expect("key create");
@@ -204,7 +213,10 @@ fn main() {
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().expect("client")).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("client"))
+            .collect()
     });
     let wall = t.elapsed();
     let cpu = cpu_of(pid) - cpu0;

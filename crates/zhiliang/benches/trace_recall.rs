@@ -58,9 +58,7 @@ fn note(seen: &mut Seen, e: &serde_json::Value) {
     for list in ["quantityList", "outputQuantityList"] {
         for q in e[list].as_array().into_iter().flatten() {
             if let Some(c) = q["epcClass"].as_str() {
-                seen.lots
-                    .entry(gs1::normalize_id(c))
-                    .or_insert(time);
+                seen.lots.entry(gs1::normalize_id(c)).or_insert(time);
             }
         }
     }
@@ -113,7 +111,11 @@ fn fill(s: &store_sqlite::SqliteStore, n: usize, fresh: bool) -> Seen {
                 })
                 .expect("capture");
             }
-            eprintln!("  {} events stored, {:.0} s", i + 1, t0.elapsed().as_secs_f64());
+            eprintln!(
+                "  {} events stored, {:.0} s",
+                i + 1,
+                t0.elapsed().as_secs_f64()
+            );
         }
     }
     eprintln!(
@@ -162,8 +164,13 @@ fn main() {
     let mut rows = Vec::new();
     for (lot, first) in lots.iter().step_by(step).take(sample) {
         let t = Instant::now();
-        let tr = trace::trace(&s, &all, std::slice::from_ref(*lot), &opts(Direction::Forward))
-            .expect("trace");
+        let tr = trace::trace(
+            &s,
+            &all,
+            std::slice::from_ref(*lot),
+            &opts(Direction::Forward),
+        )
+        .expect("trace");
         let dt = t.elapsed();
         assert!(!tr.truncated, "budgets are large enough for {lot}");
         let t = Instant::now();
@@ -187,7 +194,9 @@ fn main() {
         rows.len(),
         load_average()
     );
-    println!("| reach (objects) | lots | events reached (median) | forward trace p50 / max | recall scope p50 / max | trace + scope max |");
+    println!(
+        "| reach (objects) | lots | events reached (median) | forward trace p50 / max | recall scope p50 / max | trace + scope max |"
+    );
     println!("|---|---|---|---|---|---|");
     let classes: [(usize, usize, &str); 5] = [
         (0, 100, "< 100"),
@@ -209,7 +218,11 @@ fn main() {
         let maxt = c.iter().map(|r| r.trace).max().unwrap_or_default();
         let mut sc: Vec<Duration> = c.iter().map(|r| r.scope).collect();
         sc.sort();
-        let both = c.iter().map(|r| r.trace + r.scope).max().unwrap_or_default();
+        let both = c
+            .iter()
+            .map(|r| r.trace + r.scope)
+            .max()
+            .unwrap_or_default();
         let mut ev: Vec<usize> = c.iter().map(|r| r.events).collect();
         ev.sort();
         println!(
@@ -257,8 +270,13 @@ fn main() {
         let mut objects = 0;
         for id in ids.iter().take(20) {
             let t = Instant::now();
-            let tr = trace::trace(&s, &all, std::slice::from_ref(id), &opts(Direction::Backward))
-                .expect("trace");
+            let tr = trace::trace(
+                &s,
+                &all,
+                std::slice::from_ref(id),
+                &opts(Direction::Backward),
+            )
+            .expect("trace");
             lat.push(t.elapsed());
             objects += tr.objects.len();
         }
