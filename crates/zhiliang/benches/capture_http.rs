@@ -107,7 +107,7 @@ fn main() {
     let mut docs: Vec<(usize, Vec<u8>)> = Vec::new();
     let mut batch = Vec::with_capacity(per_doc);
     let mut raw_bytes = 0usize;
-    let mut flush = |batch: &mut Vec<serde_json::Value>, docs: &mut Vec<(usize, Vec<u8>)>| {
+    let flush = |batch: &mut Vec<serde_json::Value>, docs: &mut Vec<(usize, Vec<u8>)>| {
         if batch.is_empty() {
             return;
         }
