@@ -156,98 +156,22 @@ impl Page {
 /// A filter over stored records: the body to list, or `None` to skip the record.
 pub(crate) type Keep = dyn Fn(&store::Record) -> Option<Value> + Send + Sync;
 
-/// One page of `collection` in id order, paged as `GET /epcis/events` is: `perPage` (default
-/// [`PAGE_DEFAULT`], at most the server's `per_page_max`) and a `nextPageToken` sealed with the
-/// server secret and bound to the caller's scope, `resource` and the other query parameters in
-/// `q` (a token is useless with another query or to another organisation, and does not show the
-/// record ids). A next page is announced only when a further matching record exists, or when
-/// [`PAGE_SCAN_MAX`] records were examined for this page.
+/// One page of `collection` (see [`super::recall::record_page`], which this adapts: the same
+/// `perPage`, sealed `nextPageToken` bound to caller, resource and query, and `Link`).
 pub(crate) async fn page_records(
     state: &AppState,
     p: &Principal,
     resource: &str,
-    mut q: BTreeMap<String, String>,
+    q: BTreeMap<String, String>,
     collection: &'static str,
     keep: std::sync::Arc<Keep>,
 ) -> Result<Page, ApiError> {
-    let max = state.limits.per_page_max;
-    let per_page = match q.remove("perPage") {
-        None => PAGE_DEFAULT.min(max),
-        Some(v) => v
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=max).contains(n))
-            .ok_or_else(|| ApiError::QueryParameter(format!("perPage: must be 1 to {max}")))?,
-    };
-    let token = q.remove("nextPageToken");
-    let rest: Vec<(String, String)> = q.into_iter().collect();
-    let scope = p.scope();
-    let secret = crate::blocking(state, |s| s.server_secret()).await?;
-    let now = state.now_ms();
-    let binding = crate::token::Binding {
-        scope: &scope,
-        resource,
-        params: &rest,
-    };
-    let after = match &token {
-        None => None,
-        Some(t) => Some(
-            crate::token::verify(&secret, &binding, t, now)?["a"]
-                .as_str()
-                .ok_or_else(|| {
-                    ApiError::QueryParameter(
-                        "nextPageToken: not valid for this query (or expired)".into(),
-                    )
-                })?
-                .to_string(),
-        ),
-    };
-    let (mut items, resume) = crate::blocking(state, move |s| {
-        let mut items: Vec<(String, Value)> = Vec::new();
-        let mut after = after;
-        let mut examined = 0usize;
-        loop {
-            let batch =
-                s.list_records(&store::Scope::All, collection, after.as_deref(), SCAN_BATCH)?;
-            let Some(last) = batch.last() else {
-                return Ok((items, None));
-            };
-            let last_id = last.id.clone();
-            for r in &batch {
-                examined += 1;
-                if let Some(v) = keep(r) {
-                    items.push((r.id.clone(), v));
-                    if items.len() > per_page {
-                        // One more exists: the next page starts after the last one shown.
-                        let at = items[per_page - 1].0.clone();
-                        return Ok((items, Some(at)));
-                    }
-                }
-                if examined >= PAGE_SCAN_MAX {
-                    return Ok((items, Some(r.id.clone())));
-                }
-            }
-            after = Some(last_id);
-        }
-    })
-    .await?;
-    items.truncate(per_page);
-    let next = resume.map(|at| {
-        let t = crate::token::sign(&secret, &binding, json!({ "a": at }), now);
-        let mut pairs = rest.clone();
-        pairs.push(("perPage".into(), per_page.to_string()));
-        pairs.push(("nextPageToken".into(), t));
-        (
-            format!(
-                "<{resource}?{}>; rel=\"next\"",
-                params::encode_pairs(&pairs)
-            ),
-            crate::output::format_time_ms(crate::token::expires_ms(now)),
-        )
-    });
+    let keep: std::sync::Arc<super::recall::Keep> =
+        std::sync::Arc::new(move |_: &dyn store::Store, r: &store::Record| Ok(keep(r)));
+    let page = super::recall::record_page(state, p, resource, q, collection, keep).await?;
     Ok(Page {
-        items: items.into_iter().map(|(_, v)| v).collect(),
-        next,
+        items: page.items,
+        next: page.link,
     })
 }
 

@@ -292,7 +292,8 @@ pub(crate) fn trace_store_err(e: trace::TraceError) -> store::StoreError {
 /// One page of a record list, with its `Link` header when more follows.
 pub(crate) struct RecordPage {
     pub items: Vec<Value>,
-    link: Option<(String, String)>,
+    /// (`Link` header, token expiry) when more follows.
+    pub link: Option<(String, String)>,
 }
 
 impl RecordPage {
