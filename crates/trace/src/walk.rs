@@ -19,6 +19,15 @@ struct Node {
     dirty: bool,
 }
 
+/// What a batch of `events_touching` keys names.
+#[derive(Clone, Copy)]
+enum Fetch {
+    /// Identifiers: every event naming one (`Walk::loaded`).
+    Identifiers,
+    /// `transformationID`s: the TransformationEvents of each (`Walk::groups`).
+    Transformations,
+}
+
 struct Walk<'a> {
     store: &'a dyn Store,
     scope: &'a Scope,
@@ -130,73 +139,47 @@ impl Walk<'_> {
 
     /// Fetch the events of every listed identifier not loaded yet, in batches.
     fn load(&mut self, ids: &[String]) -> Result<(), TraceError> {
-        let mut missing: Vec<String> = ids
-            .iter()
-            .filter(|id| !self.loaded.contains_key(*id))
-            .cloned()
-            .collect();
-        missing.sort();
-        missing.dedup();
-        for chunk in missing.chunks(self.opts.batch_max) {
-            if self.fetched_rows >= self.opts.events_max {
-                self.truncated = true;
-                for id in chunk {
-                    self.loaded.insert(id.clone(), Vec::new());
-                }
-                continue;
-            }
-            let rows = self.store.events_touching(self.scope, chunk)?;
-            self.fetched_rows += rows.len();
-            let mut per: HashMap<&str, Vec<usize>> =
-                chunk.iter().map(|id| (id.as_str(), Vec::new())).collect();
-            for row in &rows {
-                let idx = match self.by_seq.get(&row.seq) {
-                    Some(&i) => i,
-                    None => {
-                        self.events.push(std::rc::Rc::new(Ev::parse(row)?));
-                        self.by_seq.insert(row.seq, self.events.len() - 1);
-                        self.events.len() - 1
-                    }
-                };
-                // Per identifier the event names (not per identifier of the chunk: that was
-                // rows x chunk comparisons, seconds for a lot reaching a few thousand objects).
-                for id in self.events[idx].touched() {
-                    if let Some(list) = per.get_mut(id) {
-                        list.push(idx);
-                    }
-                }
-            }
-            for (id, mut list) in per {
-                list.sort_by_key(|&i| (self.events[i].time_ms, self.events[i].seq));
-                list.dedup();
-                self.loaded.insert(id.to_string(), list);
-            }
-        }
-        Ok(())
+        self.fetch(ids, Fetch::Identifiers)
     }
 
     /// Fetch the TransformationEvents of every listed `transformationID` not loaded yet (the
     /// store indexes the ID like an identifier), in batches.
     fn load_groups(&mut self, tids: &[String]) -> Result<(), TraceError> {
-        let mut missing: Vec<String> = tids
-            .iter()
-            .filter(|t| !self.groups.contains_key(*t))
-            .cloned()
-            .collect();
+        self.fetch(tids, Fetch::Transformations)
+    }
+
+    fn fetched(&mut self, kind: Fetch) -> &mut HashMap<String, Vec<usize>> {
+        match kind {
+            Fetch::Identifiers => &mut self.loaded,
+            Fetch::Transformations => &mut self.groups,
+        }
+    }
+
+    /// `events_touching` for every key not fetched yet, in batches of `batch_max`; each key gets
+    /// the indices of its events in time order.
+    fn fetch(&mut self, keys: &[String], kind: Fetch) -> Result<(), TraceError> {
+        let mut missing: Vec<String> = {
+            let known = self.fetched(kind);
+            keys.iter()
+                .filter(|k| !known.contains_key(*k))
+                .cloned()
+                .collect()
+        };
         missing.sort();
         missing.dedup();
         for chunk in missing.chunks(self.opts.batch_max) {
             if self.fetched_rows >= self.opts.events_max {
                 self.truncated = true;
-                for t in chunk {
-                    self.groups.insert(t.clone(), Vec::new());
+                let known = self.fetched(kind);
+                for k in chunk {
+                    known.insert(k.clone(), Vec::new());
                 }
                 continue;
             }
             let rows = self.store.events_touching(self.scope, chunk)?;
             self.fetched_rows += rows.len();
             let mut per: HashMap<&str, Vec<usize>> =
-                chunk.iter().map(|t| (t.as_str(), Vec::new())).collect();
+                chunk.iter().map(|k| (k.as_str(), Vec::new())).collect();
             for row in &rows {
                 let idx = match self.by_seq.get(&row.seq) {
                     Some(&i) => i,
@@ -206,17 +189,35 @@ impl Walk<'_> {
                         self.events.len() - 1
                     }
                 };
-                if let Some(t) = &self.events[idx].transformation_id
-                    && let Some(list) = per.get_mut(t.as_str())
-                {
-                    list.push(idx);
+                let ev = &self.events[idx];
+                match kind {
+                    // Per identifier the event names (not per key of the chunk: that was rows x
+                    // chunk comparisons, seconds for a lot reaching a few thousand objects).
+                    Fetch::Identifiers => {
+                        for id in ev.touched() {
+                            if let Some(list) = per.get_mut(id) {
+                                list.push(idx);
+                            }
+                        }
+                    }
+                    Fetch::Transformations => {
+                        if let Some(t) = &ev.transformation_id
+                            && let Some(list) = per.get_mut(t.as_str())
+                        {
+                            list.push(idx);
+                        }
+                    }
                 }
             }
-            for (t, mut list) in per {
-                list.sort_by_key(|&i| (self.events[i].time_ms, self.events[i].seq));
-                list.dedup();
-                self.groups.insert(t.to_string(), list);
-            }
+            let lists: Vec<(String, Vec<usize>)> = per
+                .into_iter()
+                .map(|(k, mut list)| {
+                    list.sort_by_key(|&i| (self.events[i].time_ms, self.events[i].seq));
+                    list.dedup();
+                    (k.to_string(), list)
+                })
+                .collect();
+            self.fetched(kind).extend(lists);
         }
         Ok(())
     }
