@@ -4,4 +4,4 @@ mod ift;
 mod mem;
 mod naive;
 mod property;
-mod sqlite;
+mod stores;

@@ -1,5 +1,6 @@
-//! The same trace runs unchanged on the embedded SQLite store: on demo data captured per
-//! organisation, it gives what it gives on the plain in-memory store.
+//! The same trace runs unchanged on the embedded SQLite store and on PostgreSQL: on demo data
+//! captured per organisation, it gives what it gives on the plain in-memory store, and so does the
+//! recall scope computed from it.
 
 use std::collections::BTreeMap;
 
@@ -45,13 +46,41 @@ fn summary(t: &trace::Trace) -> Summary {
 
 #[test]
 fn trace_on_sqlite_equals_trace_in_memory() {
+    let dir = TempDir(std::env::temp_dir().join(format!("zl-trace-sqlite-{}", std::process::id())));
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let sqlite = store_sqlite::SqliteStore::open(&dir.0, store::Limits::default()).unwrap();
+    same_as_in_memory(&sqlite);
+}
+
+/// The same on PostgreSQL (a throwaway cluster from the local binaries; without PostgreSQL the
+/// test says so loudly and passes, except under CI, where it fails).
+#[test]
+fn trace_on_postgres_equals_trace_in_memory() {
+    let cluster = match store_postgres::testing::TempCluster::start() {
+        Ok(c) => c,
+        Err(reason) => {
+            if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
+                panic!("PostgreSQL not available under CI: {reason}");
+            }
+            eprintln!(
+                "\n************************************************************************\n\
+                 SKIPPED: trace on PostgreSQL: PostgreSQL not available: {reason}\n\
+                 ************************************************************************\n"
+            );
+            return;
+        }
+    };
+    let url = cluster.create_database("trace").expect("create database");
+    let pg = store_postgres::PostgresStore::connect(&url, store_postgres::PgOptions::default())
+        .expect("connect");
+    same_as_in_memory(&pg);
+}
+
+fn same_as_in_memory(store: &dyn Store) {
     let cfg = demo::DemoConfig::new(3_000, 99, START_MS);
     // Split transformations: the store must find the events of one transformationID.
     let events: Vec<(String, Value)> =
         crate::mem::split_transformations(demo::generate_with_owner(&cfg).collect());
-    let dir = TempDir(std::env::temp_dir().join(format!("zl-trace-sqlite-{}", std::process::id())));
-    std::fs::create_dir_all(&dir.0).unwrap();
-    let sqlite = store_sqlite::SqliteStore::open(&dir.0, store::Limits::default()).unwrap();
     // One capture per organisation, in order of first appearance, so that owners are right.
     let mut per_owner: BTreeMap<String, Vec<store::NewEvent>> = BTreeMap::new();
     let context = serde_json::json!([demo::EPCIS_CONTEXT]);
@@ -62,7 +91,7 @@ fn trace_on_sqlite_equals_trace_in_memory() {
             .push(epcis::index::index_event(e, &context).unwrap());
     }
     for (i, (owner, evs)) in per_owner.into_iter().enumerate() {
-        let job = sqlite
+        let job = store
             .capture(NewCapture {
                 id: format!("job-{i}"),
                 owner: OrgId::parse(&owner).unwrap(),
@@ -76,13 +105,13 @@ fn trace_on_sqlite_equals_trace_in_memory() {
     }
     let mem = MemStore::new(events.clone());
     assert_eq!(
-        sqlite.count_events(&Scope::All).unwrap(),
+        store.count_events(&Scope::All).unwrap(),
         mem.events.len() as u64
     );
     // The split transformations are found by their transformationID on SQLite too.
     let tid = "urn:zhiliang:test:transformation:1".to_string();
     assert_eq!(
-        sqlite
+        store
             .events_touching(&Scope::All, std::slice::from_ref(&tid))
             .unwrap()
             .len(),
@@ -120,7 +149,7 @@ fn trace_on_sqlite_equals_trace_in_memory() {
         (&serial, Direction::Forward),
     ] {
         let opts = TraceOptions::new(direction);
-        let a = trace::trace(&sqlite, &Scope::All, std::slice::from_ref(start), &opts).unwrap();
+        let a = trace::trace(store, &Scope::All, std::slice::from_ref(start), &opts).unwrap();
         let b = trace::trace(&mem, &Scope::All, std::slice::from_ref(start), &opts).unwrap();
         assert!(!a.events.is_empty(), "{start} {direction:?}");
         assert_eq!(summary(&a), summary(&b), "{start} {direction:?}");
@@ -128,20 +157,27 @@ fn trace_on_sqlite_equals_trace_in_memory() {
     // Forward from a raw lot: the same as the in-memory store, including the serials that hang
     // only on ILMD lots (the index names them with `IdRole::IlmdLot`).
     let opts = TraceOptions::new(Direction::Forward);
-    let a = trace::trace(
-        &sqlite,
-        &Scope::All,
-        std::slice::from_ref(&first_lot),
-        &opts,
-    )
-    .unwrap();
+    let a = trace::trace(store, &Scope::All, std::slice::from_ref(&first_lot), &opts).unwrap();
     let b = trace::trace(&mem, &Scope::All, std::slice::from_ref(&first_lot), &opts).unwrap();
     assert_eq!(summary(&a), summary(&b), "forward from {first_lot}");
     assert!(a.objects.len() > 1);
+    // The recall scope computed from it: the same lots, serials, containers and holders.
+    let (sa, sb) = (trace::recall::scope(&a), trace::recall::scope(&b));
+    assert_eq!(
+        (&sa.lots, &sa.serials, &sa.containers),
+        (&sb.lots, &sb.serials, &sb.containers)
+    );
+    let holders = |s: &trace::recall::RecallScope| {
+        let mut h: Vec<String> = s.holders().map(|h| format!("{h:?}")).collect();
+        h.sort();
+        h
+    };
+    assert_eq!(holders(&sa), holders(&sb));
+    assert!(sa.holders().count() > 0);
     // An enterprise sees only its own events.
     let owner = OrgId::parse(&events[0].0).unwrap();
     let scoped = trace::trace(
-        &sqlite,
+        store,
         &Scope::org(owner.clone()),
         std::slice::from_ref(&first_lot),
         &opts,
