@@ -76,6 +76,30 @@ pub fn encode_pairs(pairs: &[(String, String)]) -> String {
         .join("&")
 }
 
+/// Query parameters as a map, for the `/api` resources: unknown or repeated parameters are errors
+/// naming them (and, for unknown ones, the parameters the resource takes).
+pub(crate) fn query_map(
+    state: &crate::AppState,
+    raw: Option<&str>,
+    allowed: &[&str],
+) -> Result<std::collections::BTreeMap<String, String>, ApiError> {
+    let mut out = std::collections::BTreeMap::new();
+    for (k, v) in parse(raw, &state.limits)? {
+        if !allowed.contains(&k.as_str()) {
+            return Err(ApiError::QueryParameter(format!(
+                "{k}: unknown parameter; this resource takes {}",
+                allowed.join(", ")
+            )));
+        }
+        if out.insert(k.clone(), v).is_some() {
+            return Err(ApiError::QueryParameter(format!(
+                "{k}: given more than once"
+            )));
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -31,9 +31,9 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 use store::Role;
 
+use crate::AppState;
 use crate::auth::Principal;
 use crate::error::ApiError;
-use crate::{AppState, params};
 
 pub const REPORTS: &str = "reports";
 pub const PUBLIC_REPORTS: &str = "reports.public";
@@ -105,28 +105,7 @@ pub(crate) fn require(p: &Principal, allowed: &[Role], what: &str) -> Result<(),
     )))
 }
 
-/// Query parameters as a map: unknown or repeated parameters are errors naming them.
-pub(crate) fn query_map(
-    state: &AppState,
-    raw: Option<&str>,
-    allowed: &[&str],
-) -> Result<BTreeMap<String, String>, ApiError> {
-    let mut out = BTreeMap::new();
-    for (k, v) in params::parse(raw, &state.limits)? {
-        if !allowed.contains(&k.as_str()) {
-            return Err(ApiError::QueryParameter(format!(
-                "{k}: unknown parameter; this resource takes {}",
-                allowed.join(", ")
-            )));
-        }
-        if out.insert(k.clone(), v).is_some() {
-            return Err(ApiError::QueryParameter(format!(
-                "{k}: given more than once"
-            )));
-        }
-    }
-    Ok(out)
-}
+pub(crate) use crate::params::query_map;
 
 /// One page of a record list, and the `Link` / `GS1-Next-Page-Token-Expires` headers when
 /// more follows.

@@ -189,28 +189,7 @@ fn internal(e: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(e.to_string())
 }
 
-/// Query parameters as a map: unknown or repeated parameters are errors naming them.
-fn query_map(
-    state: &AppState,
-    raw: Option<&str>,
-    allowed: &[&str],
-) -> Result<BTreeMap<String, String>, ApiError> {
-    let mut out = BTreeMap::new();
-    for (k, v) in params::parse(raw, &state.limits)? {
-        if !allowed.contains(&k.as_str()) {
-            return Err(ApiError::QueryParameter(format!(
-                "{k}: unknown parameter; this resource takes {}",
-                allowed.join(", ")
-            )));
-        }
-        if out.insert(k.clone(), v).is_some() {
-            return Err(ApiError::QueryParameter(format!(
-                "{k}: given more than once"
-            )));
-        }
-    }
-    Ok(out)
-}
+use crate::params::query_map;
 
 fn q_u64(q: &BTreeMap<String, String>, name: &str) -> Result<Option<u64>, ApiError> {
     q.get(name)

@@ -96,28 +96,7 @@ pub(crate) fn require(p: &Principal, allowed: &[Role], what: &str) -> Result<(),
     )))
 }
 
-/// Query parameters as a map: unknown or repeated parameters are errors naming them.
-pub(crate) fn query_map(
-    state: &AppState,
-    raw: Option<&str>,
-    allowed: &[&str],
-) -> Result<BTreeMap<String, String>, ApiError> {
-    let mut out = BTreeMap::new();
-    for (k, v) in params::parse(raw, &state.limits)? {
-        if !allowed.contains(&k.as_str()) {
-            return Err(ApiError::QueryParameter(format!(
-                "{k}: unknown parameter; this resource takes {}",
-                allowed.join(", ")
-            )));
-        }
-        if out.insert(k.clone(), v).is_some() {
-            return Err(ApiError::QueryParameter(format!(
-                "{k}: given more than once"
-            )));
-        }
-    }
-    Ok(out)
-}
+pub(crate) use crate::params::query_map;
 
 /// Read a body of at most `max` bytes.
 pub(crate) async fn read_body(body: Body, max: usize) -> Result<Vec<u8>, ApiError> {
