@@ -354,8 +354,29 @@ pub const QUERY_PARAMETERS: &[&str] = &[
     "eventCountLimit",
 ];
 
-fn problem(description: &str) -> Value {
+/// A response described as an RFC 7807 problem.
+pub(crate) fn problem(description: &str) -> Value {
     json!({ "description": description, "content": { "application/problem+json": { "schema": { "$ref": "#/components/schemas/Problem" } } } })
+}
+
+/// The error responses every `/api` operation has: 400 naming the field and the rule, 401, 403, and
+/// 404 when the path names a resource.
+pub(crate) fn error_responses(responses: &mut Map<String, Value>, path: &str) {
+    responses.insert(
+        "400".into(),
+        problem("ValidationException or QueryParameterException naming the field and the rule"),
+    );
+    responses.insert(
+        "401".into(),
+        problem("SecurityException: missing, unknown or revoked key"),
+    );
+    responses.insert(
+        "403".into(),
+        problem("SecurityException: the key's role may not do this"),
+    );
+    if path.contains('{') {
+        responses.insert("404".into(), problem("NoSuchResourceException"));
+    }
 }
 
 fn param(name: &str, location: &str, description: &str) -> Value {

@@ -2889,9 +2889,7 @@ const DOCS: &[Doc] = &[
     },
 ];
 
-fn problem(description: &str) -> Value {
-    json!({ "description": description, "content": { "application/problem+json": { "schema": { "$ref": "#/components/schemas/Problem" } } } })
-}
+use crate::openapi::problem;
 
 pub fn openapi_paths(paths: &mut Map<String, Value>) {
     for d in DOCS {
@@ -2921,21 +2919,7 @@ pub fn openapi_paths(paths: &mut Map<String, Value>) {
             d.success.to_string(),
             json!({ "description": if d.success == 201 { "Created" } else { "OK" } }),
         );
-        responses.insert(
-            "400".into(),
-            problem("ValidationException or QueryParameterException naming the field and the rule"),
-        );
-        responses.insert(
-            "401".into(),
-            problem("SecurityException: missing, unknown or revoked key"),
-        );
-        responses.insert(
-            "403".into(),
-            problem("SecurityException: the key's role may not do this"),
-        );
-        if d.path.contains('{') {
-            responses.insert("404".into(), problem("NoSuchResourceException"));
-        }
+        crate::openapi::error_responses(&mut responses, d.path);
         if d.body.is_some() {
             responses.insert("409".into(), problem("ResourceAlreadyExistsException"));
             responses.insert("413".into(), problem("the body or list is over its limit"));

@@ -582,10 +582,6 @@ const DOCS: &[Doc] = &[
     },
 ];
 
-fn problem(description: &str) -> Value {
-    json!({ "description": description, "content": { "application/problem+json": { "schema": { "$ref": "#/components/schemas/Problem" } } } })
-}
-
 pub fn openapi_paths(paths: &mut Map<String, Value>) {
     for d in DOCS {
         let mut parameters: Vec<Value> = d
@@ -609,21 +605,7 @@ pub fn openapi_paths(paths: &mut Map<String, Value>) {
             .into(),
             json!({ "description": "OK" }),
         );
-        responses.insert(
-            "400".into(),
-            problem("ValidationException or QueryParameterException naming the field and the rule"),
-        );
-        responses.insert(
-            "401".into(),
-            problem("SecurityException: missing, unknown or revoked key"),
-        );
-        responses.insert(
-            "403".into(),
-            problem("SecurityException: the key's role may not do this"),
-        );
-        if d.path.contains('{') {
-            responses.insert("404".into(), problem("NoSuchResourceException"));
-        }
+        crate::openapi::error_responses(&mut responses, d.path);
         let mut op = json!({
             "summary": d.summary,
             "operationId": format!("{}{}", d.method, d.path.replace(['/', '{', '}', '.', '-'], "_")),
