@@ -120,7 +120,8 @@ const WAL_SIZE_LIMIT_BYTES: i64 = 64 * 1024 * 1024;
 /// needs, and the writer restarts the WAL from its beginning once everything has been copied.
 /// The thread ends when the store is dropped.
 struct Checkpointer {
-    wake: Mutex<Option<std::sync::mpsc::SyncSender<()>>>,
+    /// None when the thread could not be started (the writer's own checkpoints still run).
+    wake: Option<std::sync::mpsc::SyncSender<()>>,
 }
 
 impl Checkpointer {
@@ -140,15 +141,13 @@ impl Checkpointer {
                 let _ = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)");
             });
         Checkpointer {
-            wake: Mutex::new(spawned.ok().map(|_| tx)),
+            wake: spawned.ok().map(|_| tx),
         }
     }
 
     /// Ask for a checkpoint soon (at most one is queued; a full queue means one is coming).
     fn poke(&self) {
-        if let Ok(g) = self.wake.lock()
-            && let Some(tx) = g.as_ref()
-        {
+        if let Some(tx) = &self.wake {
             let _ = tx.try_send(());
         }
     }
