@@ -7,7 +7,9 @@
 //!
 //! Rates are per core (CPU time of this thread). Cycling through 20,000 parsed events measures
 //! hashing from memory (each event's allocations are cache misses); capture hashes an event
-//! right after parsing it, which the "right after parsing" and "warm" lines measure.
+//! right after parsing it, which the "right after parsing" and "warm" lines measure. The "from
+//! raw JSON text" lines hash each event straight from its text (`Hasher::event_hash_json`), the
+//! events' texts one after the other in one document, cycled.
 
 use epcis::hash::{Hasher, event_hash, ni_uri};
 use serde_json::Value;
@@ -156,6 +158,60 @@ fn right_after_parsing(events: &[(Value, Value)]) {
     );
 }
 
+/// Hashing from each event's JSON text (`Hasher::event_hash_json`: the raw path), the events
+/// laid out one after the other in one document text and taken by their byte ranges, cycled
+/// (cold, as the parsed events above); then parsing each text and hashing the `Value`, the way
+/// capture hashes, for comparison.
+fn from_text(events: &[(Value, Value)], hasher: &Hasher<'_>) {
+    let mut doc = String::new();
+    let mut ranges = Vec::new();
+    for (e, _) in events {
+        let start = doc.len();
+        doc.push_str(&e.to_string());
+        ranges.push(start..doc.len());
+        doc.push_str(",\n");
+    }
+    let texts: Vec<&str> = ranges.iter().map(|r| &doc[r.clone()]).collect();
+    let mut scratch = String::new();
+    let raw = texts
+        .iter()
+        .filter(|t| {
+            scratch.clear();
+            hasher.prehash_raw_into(t, &mut scratch)
+        })
+        .count();
+    let mut i = 0;
+    let r = rate(events, |_, _| {
+        black_box(
+            hasher
+                .event_hash_json(black_box(texts[i % texts.len()]))
+                .unwrap(),
+        );
+        i += 1;
+    });
+    println!(
+        "  from raw JSON text, cycled          {:>10.0} events/s ({raw}/{} on the raw path)",
+        r,
+        texts.len()
+    );
+    let mut buf = String::with_capacity(4096);
+    let r = rate(events, |_, _| {
+        buf.clear();
+        hasher
+            .prehash_json_into(black_box(texts[i % texts.len()]), &mut buf)
+            .unwrap();
+        black_box(&buf);
+        i += 1;
+    });
+    println!("  prehash_json_into (no SHA-256)      {:>10.0} events/s", r);
+    let r = rate(events, |_, _| {
+        let e: Value = serde_json::from_str(black_box(texts[i % texts.len()])).unwrap();
+        black_box(hasher.event_hash(&e).unwrap());
+        i += 1;
+    });
+    println!("  parse each text + event_hash, cycled {:>9.0} events/s", r);
+}
+
 fn elapsed(t: Instant, cpu_start: Option<Duration>) -> f64 {
     match (cpu_start, cpu_time()) {
         (Some(a), Some(b)) if b > a => (b - a).as_secs_f64(),
@@ -163,16 +219,20 @@ fn elapsed(t: Instant, cpu_start: Option<Duration>) -> f64 {
     }
 }
 
-/// `ZL_HASH_PROFILE=fast|reference|hash`: one pass over the 20,000 demo events with one reused
-/// `Hasher` (`prehash_into`, `reference_prehash_into` or `event_hash`), for instruction counts:
+/// `ZL_HASH_PROFILE=fast|reference|hash|raw|raw-hash`: one pass over the 20,000 demo events
+/// with one reused `Hasher` (`prehash_into`, `reference_prehash_into`, `event_hash`,
+/// `prehash_json_into` or `event_hash_json`), for instruction counts:
 /// `valgrind --tool=callgrind --toggle-collect='epcis::hash::Hasher::prehash_into' <bench> `.
 fn profile(mode: &str) {
     let events = demo_events(20_000);
     let hasher = Hasher::new(&events[0].1);
     let mut buf = String::with_capacity(4096);
-    for (e, _) in &events {
+    let texts: Vec<String> = events.iter().map(|(e, _)| e.to_string()).collect();
+    for ((e, _), text) in events.iter().zip(&texts) {
         buf.clear();
         match mode {
+            "raw" => hasher.prehash_json_into(black_box(text), &mut buf).unwrap(),
+            "raw-hash" => buf.push_str(&hasher.event_hash_json(black_box(text)).unwrap()),
             "fast" => hasher.prehash_into(black_box(e), &mut buf).unwrap(),
             "reference" => hasher
                 .reference_prehash_into(black_box(e), &mut buf)
@@ -280,6 +340,7 @@ fn main() {
             black_box(&buf);
         });
         println!("  generic path alone (reference)     {:>10.0} events/s", r);
+        from_text(&events, &hasher);
         if label.starts_with("zhiliang demo") {
             let warm = &events[..256];
             let r = rate(warm, |e, _| {

@@ -59,6 +59,7 @@
 //! refused with an error, not hashed; the identifier cache has [`ID_CACHE_SLOTS`] slots.
 
 mod fast;
+mod raw;
 pub mod vocab;
 
 use std::borrow::Cow;
@@ -108,6 +109,12 @@ pub enum HashError {
          (EPCISQueryDocument)"
     )]
     NoEventList,
+    /// The event's (or document's) JSON text is not valid JSON.
+    #[error("not valid JSON: {message}")]
+    Json {
+        /// What the JSON parser said.
+        message: String,
+    },
     /// The event list is not an array.
     #[error("{field}: must be an array of events")]
     NotAnArray {
@@ -142,6 +149,75 @@ pub fn document_hashes(doc: &Value) -> Result<Vec<String>, HashError> {
             Ok(ni_uri(&pre))
         })
         .collect()
+}
+
+/// [`document_hashes`] of a document given as JSON text, hashing each event from its own text
+/// ([`Hasher::event_hash_json`]) instead of from a parsed `Value` of the whole document. The
+/// result (hashes or error) is that of [`document_hashes`] on the parsed document; text that
+/// is not JSON is [`HashError::Json`].
+pub fn document_hashes_json(text: &str) -> Result<Vec<String>, HashError> {
+    if let Some(hashes) = raw_document_hashes(text) {
+        return hashes;
+    }
+    let doc: Value = serde_json::from_str(text).map_err(|e| HashError::Json {
+        message: e.to_string(),
+    })?;
+    document_hashes(&doc)
+}
+
+/// The members of a JSON object, each as its text (a repeated key keeps its last value, as in
+/// a parsed `Value`).
+type RawMembers<'a> = std::collections::BTreeMap<String, &'a serde_json::value::RawValue>;
+
+/// [`document_hashes_json`] when the document has the usual shape (an object, `epcisBody` an
+/// object, the event list an array); `None` leaves everything else to [`document_hashes`],
+/// which gives the errors.
+fn raw_document_hashes(text: &str) -> Option<Result<Vec<String>, HashError>> {
+    let parse = |raw: &serde_json::value::RawValue| -> Option<Value> {
+        serde_json::from_str(raw.get()).ok()
+    };
+    let doc: RawMembers<'_> = serde_json::from_str(text).ok()?;
+    let context = match doc.get("@context") {
+        Some(c) => parse(c)?,
+        None => Value::Null,
+    };
+    let is_ignore = |k: &str| k.rsplit([':', '}']).next() == Some("ignoreFields");
+    let mut ignore_lists = Vec::new();
+    for (k, v) in &doc {
+        if is_ignore(k) {
+            ignore_lists.push(parse(v)?);
+        }
+    }
+    let body: RawMembers<'_> = serde_json::from_str(doc.get("epcisBody")?.get()).ok()?;
+    let events: Vec<&serde_json::value::RawValue> = if let Some(list) = body.get("eventList") {
+        serde_json::from_str(list.get()).ok()?
+    } else if let Some(qr) = body.get("queryResults") {
+        let qr: RawMembers<'_> = serde_json::from_str(qr.get()).ok()?;
+        for (k, v) in &qr {
+            if is_ignore(k) {
+                ignore_lists.push(parse(v)?);
+            }
+        }
+        let results: RawMembers<'_> = serde_json::from_str(qr.get("resultsBody")?.get()).ok()?;
+        serde_json::from_str(results.get("eventList")?.get()).ok()?
+    } else {
+        vec![*body.get("event")?]
+    };
+    let mut hasher = Hasher::new(&context);
+    for list in &ignore_lists {
+        match list {
+            Value::Array(list) => hasher.ignore.extend(list.iter().filter_map(Value::as_str)),
+            Value::Object(fields) => hasher.ignore.extend(fields.keys().map(String::as_str)),
+            Value::String(field) => hasher.ignore.push(field),
+            _ => {}
+        }
+    }
+    Some(
+        events
+            .iter()
+            .map(|e| hasher.event_hash_json(e.get()))
+            .collect(),
+    )
 }
 
 /// The pre-hash string of each event of a document, in document order.
@@ -250,6 +326,8 @@ struct Scratch {
     ids: IdCache,
     /// The pre-hash string of [`Hasher::event_hash`].
     prehash: String,
+    /// The tokens of the raw path.
+    raw: raw::Tokens,
     /// Events hashed so far (the identifier cache starts with the second).
     events: u64,
 }
@@ -484,7 +562,7 @@ impl<'c> Hasher<'c> {
     /// else the generic path.
     pub fn prehash_into(&self, event: &Value, out: &mut String) -> Result<(), HashError> {
         let (obj, event_type) = event_parts(event)?;
-        if self.fast_into(obj, event_type, out) {
+        if self.fast_into(event, event_type, out) {
             return Ok(());
         }
         self.generic_into(obj, event_type, out)
@@ -494,8 +572,75 @@ impl<'c> Hasher<'c> {
     /// `out` and returns `true`, or returns `false` (leaving `out` as it was) for an event that
     /// only the generic path hashes. For tests and measurements.
     pub fn prehash_fast_into(&self, event: &Value, out: &mut String) -> Result<bool, HashError> {
-        let (obj, event_type) = event_parts(event)?;
-        Ok(self.fast_into(obj, event_type, out))
+        let (_, event_type) = event_parts(event)?;
+        Ok(self.fast_into(event, event_type, out))
+    }
+
+    /// The event hash of one event given as its JSON text (an object, minified or not), read
+    /// straight from the bytes; the same hash as [`Hasher::event_hash`] of the parsed event.
+    pub fn event_hash_json(&self, json: &str) -> Result<String, HashError> {
+        let mut pre = self
+            .scratch
+            .try_borrow_mut()
+            .map(|mut s| std::mem::take(&mut s.prehash))
+            .unwrap_or_default();
+        pre.clear();
+        let result = self
+            .prehash_json_into(json, &mut pre)
+            .map(|()| ni_uri(&pre));
+        if let Ok(mut s) = self.scratch.try_borrow_mut() {
+            s.prehash = pre;
+        }
+        result
+    }
+
+    /// [`Hasher::event_hash_json`] of JSON bytes (which must be UTF-8).
+    pub fn event_hash_json_bytes(&self, json: &[u8]) -> Result<String, HashError> {
+        let json = std::str::from_utf8(json).map_err(|e| HashError::Json {
+            message: e.to_string(),
+        })?;
+        self.event_hash_json(json)
+    }
+
+    /// Append the pre-hash string of the event whose JSON text is `json` to `out`: the raw path
+    /// (module `raw`: a scanner over the bytes feeding the fast path, no `Value`) if it covers
+    /// the event, else the event is parsed and [`Hasher::prehash_into`] hashes it. Either way
+    /// the result is that of [`Hasher::prehash_into`] on the parsed event.
+    pub fn prehash_json_into(&self, json: &str, out: &mut String) -> Result<(), HashError> {
+        if self.raw_into(json, out) {
+            return Ok(());
+        }
+        let event: Value = serde_json::from_str(json).map_err(|e| HashError::Json {
+            message: e.to_string(),
+        })?;
+        self.prehash_into(&event, out)
+    }
+
+    /// The raw path alone: appends the pre-hash string of the event whose JSON text is `json`
+    /// and returns `true`, or returns `false` (leaving `out` as it was) for an event that it
+    /// leaves to the parsed paths (odd shapes, invalid JSON, duplicate keys, …). For tests and
+    /// measurements.
+    pub fn prehash_raw_into(&self, json: &str, out: &mut String) -> bool {
+        self.raw_into(json, out)
+    }
+
+    fn raw_into(&self, json: &str, out: &mut String) -> bool {
+        let mut tokens = self
+            .scratch
+            .try_borrow_mut()
+            .map(|mut s| std::mem::take(&mut s.raw))
+            .unwrap_or_default();
+        let done = match tokens.scan(json) {
+            Some(doc) => match doc.event_type() {
+                Some(event_type) => self.fast_into(doc.root(), event_type, out),
+                None => false,
+            },
+            None => false,
+        };
+        if let Ok(mut s) = self.scratch.try_borrow_mut() {
+            s.raw = tokens;
+        }
+        done
     }
 
     /// The generic path alone, the reference the fast path is tested against: builds the
@@ -505,7 +650,15 @@ impl<'c> Hasher<'c> {
         self.generic_into(obj, event_type, out)
     }
 
-    fn fast_into(&self, obj: &Map<String, Value>, event_type: &str, out: &mut String) -> bool {
+    fn fast_into<'n, J: fast::Json<'n>>(
+        &'n self,
+        obj: J,
+        event_type: &str,
+        out: &mut String,
+    ) -> bool
+    where
+        'c: 'n,
+    {
         let ns = Namespaces {
             local: &[],
             doc: &self.namespaces,
@@ -782,6 +935,8 @@ enum Text<'a> {
     None,
     Str(&'a str),
     Num(&'a Number),
+    /// A number as written in JSON text (the raw path; validated JSON number syntax).
+    Numeral(&'a str),
     Bool(bool),
 }
 
@@ -1479,6 +1634,7 @@ impl Leaf<'_, '_> {
             Text::None => {}
             Text::Bool(b) => self.out.push_str(if b { "true" } else { "false" }),
             Text::Num(n) => write_number(self.out, n),
+            Text::Numeral(n) => write_number_text(self.out, n),
             Text::Str(s) => {
                 if let Voc::Of(v) = voc
                     && let Some(prefix) = v.prefix_of(s)
@@ -1689,6 +1845,25 @@ fn write_number(out: &mut String, n: &Number) {
         write_u64(out, i.unsigned_abs());
     } else if let Some(f) = n.as_f64() {
         write_float(out, f);
+    }
+}
+
+/// A JSON number as written in the text, the way [`write_number`] writes the number that
+/// `serde_json` reads from it: short integers directly, anything else through `serde_json`'s
+/// own number parser (so that floats round exactly as in a parsed `Value`).
+fn write_number_text(out: &mut String, n: &str) {
+    let digits = n.strip_prefix('-').unwrap_or(n);
+    // Up to 15 digits is below 2^53; `-0` is a float for serde_json (written `0`).
+    if !digits.is_empty()
+        && digits.len() <= 15
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && n != "-0"
+    {
+        out.push_str(n);
+        return;
+    }
+    if let Ok(number) = serde_json::from_str::<Number>(n) {
+        write_number(out, &number);
     }
 }
 

@@ -14,10 +14,10 @@
 //! (user extensions there); XML text members (`#text`); nested arrays; nesting deeper than
 //! [`FAST_DEPTH`] or more than [`FAST_NODES`] elements (the generic path decides about limits).
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::{
-    Leaf, NO_FIELD, Name, TOP, Text, Voc, ignored_key, json_text, list_element_name, member, same,
+    Leaf, NO_FIELD, Name, TOP, Text, Voc, ignored_key, json_text, list_element_name, same,
     sort_group, top_field, vocab,
 };
 
@@ -30,6 +30,61 @@ pub(super) const FAST_NODES: usize = 10_000;
 /// Top-level keys that never count (with the hasher's ignored fields). They have no prefix, so
 /// they are their own element names.
 const BOOKKEEPING: [&str; 4] = ["recordTime", "eventID", "type", "errorDeclaration"];
+
+/// A JSON value as the fast path reads it: a parsed [`Value`] or a token of the raw scanner
+/// (module `raw`). One walk serves both, so both write the same pre-hash by construction.
+pub(super) trait Json<'n>: Copy {
+    /// The members of an object, in document order.
+    type Members: Iterator<Item = (&'n str, Self)> + Clone;
+    /// The entries of an array.
+    type Items: Iterator<Item = Self> + Clone;
+    fn is_null(self) -> bool;
+    /// The members if this is an object.
+    fn members(self) -> Option<Self::Members>;
+    /// The entries if this is an array.
+    fn items(self) -> Option<Self::Items>;
+    /// A string, number or boolean as leaf text; [`Text::None`] for anything else.
+    fn text(self) -> Text<'n>;
+}
+
+type ValueMembers<'n> =
+    std::iter::Map<serde_json::map::Iter<'n>, fn((&'n String, &'n Value)) -> (&'n str, &'n Value)>;
+
+impl<'n> Json<'n> for &'n Value {
+    type Members = ValueMembers<'n>;
+    type Items = std::slice::Iter<'n, Value>;
+
+    #[inline]
+    fn is_null(self) -> bool {
+        Value::is_null(self)
+    }
+
+    #[inline]
+    fn members(self) -> Option<Self::Members> {
+        match self {
+            Value::Object(m) => Some(m.iter().map(|(k, v)| (k.as_str(), v))),
+            _ => None,
+        }
+    }
+
+    #[inline]
+    fn items(self) -> Option<Self::Items> {
+        match self {
+            Value::Array(a) => Some(a.iter()),
+            _ => None,
+        }
+    }
+
+    #[inline]
+    fn text(self) -> Text<'n> {
+        json_text(self)
+    }
+}
+
+/// The first member named `key`.
+fn member<'n, J: Json<'n>>(mut members: J::Members, key: &str) -> Option<J> {
+    members.find(|(k, _)| *k == key).map(|(_, v)| v)
+}
 
 /// The state of one fast walk.
 pub(super) struct Fast<'n, 'o> {
@@ -53,9 +108,9 @@ struct Bail;
 type Step = Result<(), Bail>;
 
 impl<'n> Fast<'n, '_> {
-    /// Append the pre-hash of `event` (whose `type` is `event_type`); `false` (with `out` as it
-    /// was) if the generic path must hash it.
-    pub(super) fn event(&mut self, event: &'n Map<String, Value>, event_type: &str) -> bool {
+    /// Append the pre-hash of `event` (an object whose `type` is `event_type`); `false` (with
+    /// `out` as it was) if the generic path must hash it.
+    pub(super) fn event<J: Json<'n>>(&mut self, event: J, event_type: &str) -> bool {
         let start = self.leaf.out.len();
         let base = self.stack.len();
         if self.event_inner(event, event_type).is_ok() {
@@ -66,14 +121,17 @@ impl<'n> Fast<'n, '_> {
         false
     }
 
-    fn event_inner(&mut self, event: &'n Map<String, Value>, event_type: &str) -> Step {
-        let mut slots: [Option<&'n Value>; TOP.len()] = [None; TOP.len()];
-        // The keys of the tail, by position (events have a dozen keys).
-        let mut tail = 0u64;
-        if event.len() > 64 {
+    fn event_inner<J: Json<'n>>(&mut self, event: J, event_type: &str) -> Step {
+        let Some(members) = event.members() else {
             return Err(Bail);
-        }
-        for (i, (k, v)) in event.iter().enumerate() {
+        };
+        let mut slots: [Option<J>; TOP.len()] = [None; TOP.len()];
+        // The keys of the tail, by position (events have a dozen keys; more than 64 give up).
+        let mut tail = 0u64;
+        for (i, (k, v)) in members.clone().enumerate() {
+            if i >= 64 {
+                return Err(Bail);
+            }
             let f = top_field(k);
             if f != NO_FIELD {
                 if !v.is_null() {
@@ -90,13 +148,13 @@ impl<'n> Fast<'n, '_> {
         out.push_str(event_type);
         for (i, v) in slots.iter().enumerate() {
             if let Some(v) = v {
-                self.top(i, v)?;
+                self.top(i, *v)?;
             }
         }
         // The tail: every other element, sorted.
         let start = self.leaf.out.len();
         let base = self.stack.len();
-        for (i, (k, v)) in event.iter().enumerate() {
+        for (i, (k, v)) in members.enumerate() {
             if tail & (1 << i) == 0 {
                 continue;
             }
@@ -127,20 +185,22 @@ impl<'n> Fast<'n, '_> {
     }
 
     /// A value the hash leaves out: only its size counts (the generic path builds it).
-    fn check_size(&mut self, v: &Value, depth: usize) -> Step {
+    fn check_size<J: Json<'n>>(&mut self, v: J, depth: usize) -> Step {
         self.count(depth)?;
-        match v {
-            Value::Array(a) => a.iter().try_for_each(|x| self.check_size(x, depth + 1)),
-            Value::Object(m) => m.values().try_for_each(|x| self.check_size(x, depth + 1)),
-            _ => Ok(()),
+        if let Some(mut items) = v.items() {
+            items.try_for_each(|x| self.check_size(x, depth + 1))
+        } else if let Some(mut members) = v.members() {
+            members.try_for_each(|(_, x)| self.check_size(x, depth + 1))
+        } else {
+            Ok(())
         }
     }
 
     /// A scalar as text; anything else gives up.
-    fn scalar(v: &Value) -> Result<Text<'_>, Bail> {
-        match v {
-            Value::String(_) | Value::Number(_) | Value::Bool(_) => Ok(json_text(v)),
-            _ => Err(Bail),
+    fn scalar<J: Json<'n>>(v: J) -> Result<Text<'n>, Bail> {
+        match v.text() {
+            Text::None => Err(Bail),
+            text => Ok(text),
         }
     }
 
@@ -156,7 +216,7 @@ impl<'n> Fast<'n, '_> {
     }
 
     /// Standard field `i` of [`TOP`].
-    fn top(&mut self, i: usize, v: &'n Value) -> Step {
+    fn top<J: Json<'n>>(&mut self, i: usize, v: J) -> Step {
         let name = TOP[i].name;
         self.count(1)?;
         // By index in `TOP` (a `match` on the names would compare strings).
@@ -179,11 +239,11 @@ impl<'n> Fast<'n, '_> {
     }
 
     /// `epcList` and the other lists of EPCs: the name, then `epc=…` of each entry, sorted.
-    fn epc_list(&mut self, name: &str, v: &'n Value) -> Step {
-        let Value::Array(items) = v else {
+    fn epc_list<J: Json<'n>>(&mut self, name: &str, v: J) -> Step {
+        let Some(items) = v.items() else {
             return Err(Bail);
         };
-        if items.is_empty() {
+        if items.clone().next().is_none() {
             return Ok(());
         }
         let p = self.leaf.out.len();
@@ -211,11 +271,11 @@ impl<'n> Fast<'n, '_> {
 
     /// `quantityList` and the other lists of quantities: the name, then each
     /// `quantityElementepcClass=…quantity=…uom=…`, sorted.
-    fn quantity_list(&mut self, name: &str, v: &'n Value) -> Step {
-        let Value::Array(items) = v else {
+    fn quantity_list<J: Json<'n>>(&mut self, name: &str, v: J) -> Step {
+        let Some(items) = v.items() else {
             return Err(Bail);
         };
-        if items.is_empty() {
+        if items.clone().next().is_none() {
             return Ok(());
         }
         let p = self.leaf.out.len();
@@ -223,14 +283,14 @@ impl<'n> Fast<'n, '_> {
         let start = self.leaf.out.len();
         let base = self.stack.len();
         for item in items {
-            let Value::Object(q) = item else {
+            let Some(q) = item.members() else {
                 if item.is_null() {
                     continue;
                 }
                 return Err(Bail);
             };
             self.count(2)?;
-            let mut fields: [Option<&Value>; 3] = [None; 3];
+            let mut fields: [Option<J>; 3] = [None; 3];
             for (k, x) in q {
                 if x.is_null() || (ignored_key(k) && k != "#text") {
                     continue;
@@ -264,8 +324,8 @@ impl<'n> Fast<'n, '_> {
     }
 
     /// `readPoint` / `bizLocation`: `readPointid=…`.
-    fn location(&mut self, name: &str, v: &'n Value) -> Step {
-        let Value::Object(m) = v else {
+    fn location<J: Json<'n>>(&mut self, name: &str, v: J) -> Step {
+        let Some(m) = v.members() else {
             return Err(Bail);
         };
         let mut id = None;
@@ -295,56 +355,69 @@ impl<'n> Fast<'n, '_> {
     /// The elements of one key of an object (one per entry of an array, one list element for
     /// a `…List` array), each pushed as an entry of the open sort group. `top`: a key of the
     /// event itself (where business transactions, sources and destinations are lists of pairs).
-    fn key(&mut self, k: &'n str, name: Name<'n>, v: &'n Value, top: bool, depth: usize) -> Step {
+    fn key<J: Json<'n>>(
+        &mut self,
+        k: &'n str,
+        name: Name<'n>,
+        v: J,
+        top: bool,
+        depth: usize,
+    ) -> Step {
         if top && let Some(voc) = pair_vocabulary(k) {
             return self.list(name, v, Some(voc), depth);
         }
-        match v {
-            Value::Array(_) if name.list_element().is_some() => self.list(name, v, None, depth),
-            Value::Array(items) => {
-                for item in items {
-                    match item {
-                        Value::Null => {}
-                        Value::Array(_) => return Err(Bail),
-                        _ => self.element(name, item, depth)?,
-                    }
-                }
-                Ok(())
+        if let Some(items) = v.items() {
+            if name.list_element().is_some() {
+                return self.list(name, v, None, depth);
             }
-            Value::Null => Ok(()),
-            _ => self.element(name, v, depth),
+            for item in items {
+                if item.is_null() {
+                    continue;
+                }
+                if item.items().is_some() {
+                    return Err(Bail);
+                }
+                self.element(name, item, depth)?;
+            }
+            return Ok(());
         }
+        if v.is_null() {
+            return Ok(());
+        }
+        self.element(name, v, depth)
     }
 
     /// A `…List` element with one element per entry of `v`, pushed as one sort entry.
-    fn list(
+    fn list<J: Json<'n>>(
         &mut self,
         name: Name<'n>,
-        v: &'n Value,
+        v: J,
         pairs: Option<&'static vocab::Vocabulary>,
         depth: usize,
     ) -> Step {
-        let items = match v {
-            Value::Array(items) if items.is_empty() => return Ok(()),
-            Value::Array(items) => items.as_slice(),
-            other => std::slice::from_ref(other),
+        let (many, one) = match v.items() {
+            Some(items) if items.clone().next().is_none() => return Ok(()),
+            Some(items) => (Some(items), None),
+            None => (None, Some(v)),
         };
         self.count(depth)?;
         let s = self.leaf.out.len();
         name.write(self.leaf.out);
         let start = self.leaf.out.len();
         let base = self.stack.len();
-        for item in items {
-            match item {
-                Value::Null => {}
-                Value::Array(_) => return Err(Bail),
-                _ => match pairs {
-                    Some(voc) => self.pair(name, item, voc, depth + 1)?,
-                    None => {
-                        let element = list_element_name(name, item.is_object());
-                        self.element(element, item, depth + 1)?;
-                    }
-                },
+        for item in many.into_iter().flatten().chain(one) {
+            if item.is_null() {
+                continue;
+            }
+            if item.items().is_some() {
+                return Err(Bail);
+            }
+            match pairs {
+                Some(voc) => self.pair(name, item, voc, depth + 1)?,
+                None => {
+                    let element = list_element_name(name, item.members().is_some());
+                    self.element(element, item, depth + 1)?;
+                }
             }
         }
         self.sort(start, base);
@@ -353,19 +426,20 @@ impl<'n> Fast<'n, '_> {
     }
 
     /// One business transaction, source or destination: `type=…` first, then the rest sorted.
-    fn pair(
+    fn pair<J: Json<'n>>(
         &mut self,
         list: Name<'n>,
-        item: &'n Value,
+        item: J,
         voc: &'static vocab::Vocabulary,
         depth: usize,
     ) -> Step {
         self.count(depth)?;
         let s = self.leaf.out.len();
-        match item {
-            Value::Object(m) => {
-                match member(m, "type") {
-                    None | Some(Value::Null) => {}
+        match item.members() {
+            Some(m) => {
+                match member::<J>(m.clone(), "type") {
+                    None => {}
+                    Some(t) if t.is_null() => {}
                     Some(t) => {
                         self.count(depth + 1)?;
                         let text = Self::scalar(t)?;
@@ -387,12 +461,12 @@ impl<'n> Fast<'n, '_> {
                 }
                 self.sort(start, base);
             }
-            other => {
+            None => {
                 // A bare entry is the element of the list (`bizTransaction`, `source`, …).
                 let element = list.list_element().unwrap_or(list);
                 self.count(depth + 1)?;
                 element.write(self.leaf.out);
-                self.leaf.text(Self::scalar(other)?, Voc::None, false);
+                self.leaf.text(Self::scalar(item)?, Voc::None, false);
             }
         }
         self.stack.push((s, self.leaf.out.len()));
@@ -400,14 +474,14 @@ impl<'n> Fast<'n, '_> {
     }
 
     /// One element (`name[=value]`, then its children sorted), pushed as one sort entry.
-    fn element(&mut self, name: Name<'n>, v: &'n Value, depth: usize) -> Step {
+    fn element<J: Json<'n>>(&mut self, name: Name<'n>, v: J, depth: usize) -> Step {
         self.count(depth)?;
         let s = self.leaf.out.len();
         name.write(self.leaf.out);
-        match v {
-            Value::Object(m) => {
-                if let Some(t) = member(m, "#text") {
-                    self.leaf.text(json_text(t), Voc::None, false);
+        match v.members() {
+            Some(m) => {
+                if let Some(t) = member::<J>(m.clone(), "#text") {
+                    self.leaf.text(t.text(), Voc::None, false);
                 }
                 let start = self.leaf.out.len();
                 let base = self.stack.len();
@@ -420,7 +494,7 @@ impl<'n> Fast<'n, '_> {
                 }
                 self.sort(start, base);
             }
-            other => self.leaf.text(Self::scalar(other)?, Voc::None, false),
+            None => self.leaf.text(Self::scalar(v)?, Voc::None, false),
         }
         self.stack.push((s, self.leaf.out.len()));
         Ok(())

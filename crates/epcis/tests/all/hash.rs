@@ -827,3 +827,235 @@ fn fast_path_honours_ignored_fields() {
     }
     assert_eq!(fast, 500);
 }
+
+// The raw path (`Hasher::prehash_json_into`: a scanner over the event's JSON text feeding the
+// fast walk, no `Value`) against the generic path on the parsed text.
+
+/// The pre-hash of an event's JSON text by the generic path on the parsed text (`None` if the
+/// text is not JSON or the event cannot be hashed).
+fn reference_of_text(text: &str, ctx: &Value) -> Option<String> {
+    let event: Value = serde_json::from_str(text).ok()?;
+    let mut out = String::new();
+    Hasher::new(ctx)
+        .reference_prehash_into(&event, &mut out)
+        .ok()?;
+    Some(out)
+}
+
+/// `prehash_json_into` of a reused hasher, twice (the second time with a warm identifier
+/// cache), must equal the reference; returns whether the raw path took the text.
+fn check_raw(hasher: &Hasher<'_>, text: &str, ctx: &Value, label: &str) -> bool {
+    let want = reference_of_text(text, ctx);
+    let mut raw = false;
+    for _ in 0..2 {
+        let mut got = String::new();
+        let ours = hasher.prehash_json_into(text, &mut got);
+        assert_eq!(ours.is_ok(), want.is_some(), "{label}: {ours:?}\n{text}");
+        if let Some(want) = &want {
+            assert_eq!(&got, want, "{label}\n{text}");
+        }
+        let mut alone = String::from("kept");
+        raw = hasher.prehash_raw_into(text, &mut alone);
+        if raw {
+            assert_eq!(
+                Some(&alone[4..]),
+                want.as_deref(),
+                "{label}: raw path alone"
+            );
+        } else {
+            assert_eq!(
+                alone, "kept",
+                "{label}: a refused event leaves the output as it was"
+            );
+        }
+    }
+    raw
+}
+
+/// Every JSON reference event, minified and pretty-printed: the raw path takes exactly the
+/// events the fast path takes, and writes the generic path's pre-hash; through
+/// `event_hash_json` the hashes are those of `event_hash`.
+#[test]
+fn raw_path_equals_the_generic_path_on_reference_events() {
+    let events = all_json_events();
+    let mut raw = 0;
+    for (i, (e, ctx)) in events.iter().enumerate() {
+        let hasher = Hasher::new(ctx);
+        let fast = hasher.prehash_fast_into(e, &mut String::new()).unwrap();
+        for text in [e.to_string(), serde_json::to_string_pretty(e).unwrap()] {
+            let took = check_raw(&hasher, &text, ctx, &format!("reference event {i}"));
+            assert_eq!(
+                took, fast,
+                "reference event {i}: raw path takes what the fast path takes"
+            );
+            raw += usize::from(took);
+            assert_eq!(
+                hasher.event_hash_json(&text).unwrap(),
+                event_hash(e, ctx).unwrap()
+            );
+            assert_eq!(
+                hasher.event_hash_json_bytes(text.as_bytes()).unwrap(),
+                event_hash(e, ctx).unwrap()
+            );
+        }
+    }
+    println!(
+        "reference events: {raw}/{} texts on the raw path",
+        events.len() * 2
+    );
+    assert!(raw >= 60, "{raw}");
+}
+
+/// Thousands of generated events, minified, pretty-printed and with escapes (`\/`, `\u0075`):
+/// all on the raw path, all equal to the generic path.
+#[test]
+fn raw_path_equals_the_generic_path_on_demo_events() {
+    let ctx = Value::String(demo::EPCIS_CONTEXT.to_string());
+    let mut checked = 0;
+    for seed in [42, 7] {
+        let hasher = Hasher::new(&ctx);
+        for (i, e) in demo_events(3000, seed).iter().enumerate() {
+            let min = e.to_string();
+            let mut noted = e.clone();
+            noted["example:note"] = json!(format!("a\"b\\c/d\u{e9}\n\u{1f600} {i}"));
+            let escaped = noted
+                .to_string()
+                .replace('/', "\\/")
+                .replace("urn:", "\\u0075rn:")
+                .replace("\"bizStep\"", "\"biz\\u0053tep\"");
+            let texts = [serde_json::to_string_pretty(e).unwrap(), escaped, min];
+            for text in &texts {
+                assert!(
+                    check_raw(&hasher, text, &ctx, &format!("seed {seed}, event {i}")),
+                    "seed {seed}, event {i}: not on the raw path"
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert_eq!(checked, 18_000);
+}
+
+/// A document's events hashed from its text (`document_hashes_json`) are those of the parsed
+/// document, for the reference documents and a generated one; errors stay errors.
+#[test]
+fn document_hashes_from_text_equal_those_of_the_parsed_document() {
+    let mut docs: Vec<String> = files(&format!("{VECTORS}/examples"), "jsonld")
+        .iter()
+        .map(|p| read(p))
+        .collect();
+    let mut generated = Vec::new();
+    demo::write_document(
+        &demo::DemoConfig::new(300, 5, 1_700_000_000_000),
+        &mut generated,
+    )
+    .unwrap();
+    docs.push(String::from_utf8(generated).unwrap());
+    for text in &docs {
+        let doc: Value = serde_json::from_str(text).unwrap();
+        assert_eq!(
+            epcis::hash::document_hashes_json(text),
+            document_hashes(&doc),
+            "{text}"
+        );
+    }
+    for bad in [
+        "",
+        "[]",
+        "{}",
+        "{\"epcisBody\":[]}",
+        "{\"epcisBody\":{\"eventList\":{}}}",
+    ] {
+        let ours = epcis::hash::document_hashes_json(bad);
+        match serde_json::from_str::<Value>(bad) {
+            Ok(doc) => assert_eq!(ours, document_hashes(&doc), "{bad}"),
+            Err(_) => assert!(matches!(ours, Err(HashError::Json { .. })), "{bad}"),
+        }
+    }
+}
+
+/// One random change of an event's JSON text: a JSON-significant byte inserted, a byte
+/// removed, a slice repeated, or a member repeated (a duplicate key).
+fn mutate_text(text: &mut String, rng: &mut Lcg) {
+    let boundary = |t: &String, mut i: usize| {
+        while !t.is_char_boundary(i) {
+            i -= 1;
+        }
+        i
+    };
+    let at = boundary(text, rng.next(text.len() + 1));
+    match rng.next(5) {
+        0 => {
+            let bytes = [
+                " ", "\n", ",", "\"", "\\", "{", "}", "[", "]", ":", "0", "-", "e", ".", "u",
+                "\\u00e9", "\\ud83d", "null", "\t",
+            ];
+            text.insert_str(at, bytes[rng.next(bytes.len())]);
+        }
+        1 => {
+            if at < text.len() {
+                text.remove(at);
+            }
+        }
+        2 => {
+            let to = boundary(text, (at + rng.next(12)).min(text.len()));
+            let piece = text[at..to].to_string();
+            text.insert_str(at, &piece);
+        }
+        _ => {
+            // Repeat a top-level member of the event in front of the others.
+            let doc: Value = match serde_json::from_str(text) {
+                Ok(v) => v,
+                Err(_) => return,
+            };
+            if let Some(m) = doc.as_object()
+                && let Some((k, v)) = m.iter().nth(rng.next(m.len()))
+                && let Some(rest) = text.trim_start().strip_prefix('{')
+            {
+                let other = if rng.next(2) == 0 {
+                    v.clone()
+                } else {
+                    json!("dup")
+                };
+                *text = format!("{{{}:{other},{rest}", json!(k));
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// Generated and reference events changed at random places (in the JSON values, then in
+    /// the text, minified or pretty-printed) hash through `prehash_json_into` exactly as the
+    /// generic path hashes the parsed text, and are errors exactly when the text is not JSON.
+    #[test]
+    fn mutated_event_texts_hash_as_the_generic_path_does(
+        seed in any::<u64>(),
+        pick in any::<usize>(),
+        changes in 0usize..3,
+        text_changes in 0usize..3,
+        pretty in any::<bool>(),
+    ) {
+        let mut rng = Lcg(seed);
+        let (mut event, ctx) = if pick % 3 == 0 {
+            let events = all_json_events();
+            events[pick % events.len()].clone()
+        } else {
+            let events = demo_events(200, 42);
+            (events[pick % events.len()].clone(), Value::String(demo::EPCIS_CONTEXT.to_string()))
+        };
+        for _ in 0..changes {
+            mutate(&mut event, &mut rng);
+        }
+        let mut text = if pretty {
+            serde_json::to_string_pretty(&event).unwrap()
+        } else {
+            event.to_string()
+        };
+        for _ in 0..text_changes {
+            mutate_text(&mut text, &mut rng);
+        }
+        check_raw(&Hasher::new(&ctx), &text, &ctx, "mutated");
+    }
+}
