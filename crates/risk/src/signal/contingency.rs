@@ -383,24 +383,38 @@ fn sort_cells(cells: &mut [Cell], products: &[String], events: &[String]) {
     cells.sort_unstable_by_key(|c| (pr[c.product as usize], er[c.event as usize]));
 }
 
+/// Below twice this many cells the cheap whole-table measures run on the calling thread.
+const PARALLEL_MIN_CHEAP: usize = 16_384;
+/// Counts a up to this have ψ(1 + a) and ψ'(1 + a) cached by `bcpnn_all`.
+const BCPNN_DENSE_MAX_A: u64 = 1 << 16;
+
 impl Contingency {
     /// [`Table2x2::prr_signal`] of every cell (large tables are split over the available cores).
     pub fn prr_all(&self) -> Vec<super::measures::PrrSignal> {
-        super::par::map_chunks(&self.cells, |cs| {
-            cs.iter().map(|c| c.table.prr_signal()).collect()
-        })
+        super::par::map_with(
+            &self.cells,
+            PARALLEL_MIN_CHEAP,
+            |_| (),
+            |_, c| c.table.prr_signal(),
+        )
     }
 
     /// [`Table2x2::ror`] of every cell (large tables are split over the available cores).
     pub fn ror_all(&self) -> Vec<super::measures::Interval> {
-        super::par::map_chunks(&self.cells, |cs| cs.iter().map(|c| c.table.ror()).collect())
+        super::par::map_with(
+            &self.cells,
+            PARALLEL_MIN_CHEAP,
+            |_| (),
+            |_, c| c.table.ror(),
+        )
     }
 
-    /// BCPNN for every cell, equal to [`Table2x2::bcpnn`] cell by cell but with the margin terms
-    /// computed once per product, per event and per count (ψ(N + 2) is common to all cells).
-    /// Large tables are split over the available cores.
+    /// BCPNN for every cell, equal to [`Table2x2::bcpnn`] cell by cell (to rounding) but with the
+    /// margin terms computed once per product and per event, ψ and ψ' of 1 + a once per count a
+    /// (ψ(N + 2) is common to all cells), and ψ, ψ' of the remaining large argument sharing their
+    /// reciprocals. Large tables are split over the available cores.
     pub fn bcpnn_all(&self) -> Vec<super::measures::Bcpnn> {
-        use crate::special::{digamma, trigamma};
+        use crate::special::{digamma, digamma_trigamma, trigamma};
         let n = self.total as f64;
         let (dn, tn) = (digamma(n + 2.0), trigamma(n + 2.0));
         let prod: Vec<(f64, f64)> = self
@@ -413,35 +427,49 @@ impl Contingency {
             .iter()
             .map(|&c| (digamma(1.0 + c as f64) - dn, trigamma(1.0 + c as f64) - tn))
             .collect();
-        let ln2 = std::f64::consts::LN_2;
+        let (inv_ln2, inv_ln2_sq) = (
+            std::f64::consts::LOG2_E,
+            std::f64::consts::LOG2_E * std::f64::consts::LOG2_E,
+        );
         let z = super::measures::Z975;
-        super::par::map_chunks(&self.cells, |cells| {
-            let mut by_a: HashMap<u64, (f64, f64)> = HashMap::new();
-            cells
-                .iter()
-                .map(|c| {
-                    let t = c.table;
-                    let a = t.a as f64;
-                    let p1 = 1.0 + (t.a + t.b) as f64;
-                    let q1 = 1.0 + (t.a + t.c) as f64;
-                    let r1 = 1.0 + a;
-                    let r2b = n - a - 1.0 + (2.0 + n) * (2.0 + n) / (q1 * p1);
-                    let (dr1, tr1) = *by_a
-                        .entry(t.a)
-                        .or_insert_with(|| (digamma(r1), trigamma(r1)));
-                    let (pd, pt) = prod[c.product as usize];
-                    let (ed, et) = ev[c.event as usize];
-                    let ic = (dr1 - digamma(r1 + r2b) - (pd + ed)) / ln2;
-                    let variance = (tr1 - trigamma(r1 + r2b) + (pt + et)) / (ln2 * ln2);
-                    let sd = variance.sqrt();
-                    super::measures::Bcpnn {
-                        ic,
-                        variance,
-                        ic025: ic - z * sd,
-                        ic975: ic + z * sd,
+        let n2sq = (2.0 + n) * (2.0 + n);
+        super::par::map_with(
+            &self.cells,
+            PARALLEL_MIN_CHEAP,
+            // (ψ(1 + a), ψ'(1 + a)) by a, filled on first use (NaN: not yet).
+            |cells| {
+                let max_a = cells.iter().map(|c| c.table.a).max().unwrap_or(0);
+                vec![(f64::NAN, f64::NAN); (max_a.min(BCPNN_DENSE_MAX_A) + 1) as usize]
+            },
+            |by_a, c| {
+                let t = c.table;
+                let a = t.a as f64;
+                let p1 = 1.0 + (t.a + t.b) as f64;
+                let q1 = 1.0 + (t.a + t.c) as f64;
+                let r1 = 1.0 + a;
+                let r2b = n - a - 1.0 + n2sq / (q1 * p1);
+                let (dr1, tr1) = match by_a.get_mut(t.a as usize) {
+                    Some(slot) => {
+                        if slot.0.is_nan() {
+                            *slot = (digamma(r1), trigamma(r1));
+                        }
+                        *slot
                     }
-                })
-                .collect()
-        })
+                    None => (digamma(r1), trigamma(r1)),
+                };
+                let (ds, ts) = digamma_trigamma(r1 + r2b);
+                let (pd, pt) = prod[c.product as usize];
+                let (ed, et) = ev[c.event as usize];
+                let ic = (dr1 - ds - (pd + ed)) * inv_ln2;
+                let variance = (tr1 - ts + (pt + et)) * inv_ln2_sq;
+                let sd = variance.sqrt();
+                super::measures::Bcpnn {
+                    ic,
+                    variance,
+                    ic025: ic - z * sd,
+                    ic975: ic + z * sd,
+                }
+            },
+        )
     }
 }

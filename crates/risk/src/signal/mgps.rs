@@ -71,6 +71,8 @@ const QUANTILES: [f64; 2] = [0.05, 0.95];
 const NEGLIGIBLE_WEIGHT: f64 = 1e-17;
 /// Below this many distinct (n, E) points the prior's starts run one after another.
 const PARALLEL_MIN_FIT_POINTS: usize = 2_000;
+/// Below twice this many cells `score_all` runs on the calling thread.
+const PARALLEL_MIN_SCORE_CELLS: usize = 4_096;
 /// Counts below this are cached in a vector indexed by n, the others in a map.
 const DENSE_MAX_N: u64 = 1 << 16;
 
@@ -94,6 +96,45 @@ impl std::hash::Hasher for FastHasher {
 }
 
 type FastHash = std::hash::BuildHasherDefault<FastHasher>;
+
+/// The caches of one thread of [`MgpsPrior::score_all`]: the per-count constants (in a vector
+/// indexed by n for small counts) and the scores of the (n, E) points seen so far.
+struct ScoreCache {
+    dense: Vec<Option<PerCount>>,
+    sparse: HashMap<u64, PerCount, FastHash>,
+    seen: HashMap<(u64, u64), MgpsScore, FastHash>,
+}
+
+impl ScoreCache {
+    fn new(cells: &[(u64, f64)]) -> ScoreCache {
+        let max_n = cells.iter().map(|c| c.0).max().unwrap_or(0);
+        let dense = if max_n < DENSE_MAX_N {
+            vec![None; max_n as usize + 1]
+        } else {
+            Vec::new()
+        };
+        let mut seen = HashMap::default();
+        seen.reserve(cells.len().min(1 << 16));
+        ScoreCache {
+            dense,
+            sparse: HashMap::default(),
+            seen,
+        }
+    }
+
+    fn score(&mut self, th: &MgpsPrior, n: u64, e: f64) -> MgpsScore {
+        if let Some(s) = self.seen.get(&(n, e.to_bits())) {
+            return *s;
+        }
+        let pc = match self.dense.get_mut(n as usize) {
+            Some(slot) => *slot.get_or_insert_with(|| PerCount::new(th, n)),
+            None => *self.sparse.entry(n).or_insert_with(|| PerCount::new(th, n)),
+        };
+        let s = th.score_with(&pc, n, e);
+        self.seen.insert((n, e.to_bits()), s);
+        s
+    }
+}
 
 /// The constants of the posterior given N = n that do not depend on E.
 #[derive(Debug, Clone, Copy)]
@@ -299,50 +340,12 @@ impl MgpsPrior {
     /// quantiles of each posterior component) once per distinct n, and large inputs are split
     /// over the available cores (`std::thread::scope`; the result does not depend on the split).
     pub fn score_all(&self, cells: &[(u64, f64)]) -> Vec<MgpsScore> {
-        let zero = MgpsScore {
-            qn: 0.0,
-            eblog2: 0.0,
-            ebgm: 0.0,
-            eb05: 0.0,
-            eb95: 0.0,
-        };
-        let mut out = vec![zero; cells.len()];
-        let threads = super::par::threads_for(cells.len());
-        if threads <= 1 {
-            self.score_chunk(cells, &mut out);
-        } else {
-            let chunk = cells.len().div_ceil(threads);
-            std::thread::scope(|s| {
-                for (c, o) in cells.chunks(chunk).zip(out.chunks_mut(chunk)) {
-                    s.spawn(move || self.score_chunk(c, o));
-                }
-            });
-        }
-        out
-    }
-
-    fn score_chunk(&self, cells: &[(u64, f64)], out: &mut [MgpsScore]) {
-        let max_n = cells.iter().map(|c| c.0).max().unwrap_or(0);
-        let mut dense: Vec<Option<PerCount>> = Vec::new();
-        let mut sparse: HashMap<u64, PerCount, FastHash> = HashMap::default();
-        if max_n < DENSE_MAX_N {
-            dense = vec![None; max_n as usize + 1];
-        }
-        let mut seen: HashMap<(u64, u64), usize, FastHash> = HashMap::default();
-        seen.reserve(cells.len().min(1 << 16));
-        for (i, &(n, e)) in cells.iter().enumerate() {
-            if let Some(&j) = seen.get(&(n, e.to_bits())) {
-                out[i] = out[j];
-                continue;
-            }
-            seen.insert((n, e.to_bits()), i);
-            let pc = if max_n < DENSE_MAX_N {
-                *dense[n as usize].get_or_insert_with(|| PerCount::new(self, n))
-            } else {
-                *sparse.entry(n).or_insert_with(|| PerCount::new(self, n))
-            };
-            out[i] = self.score_with(&pc, n, e);
-        }
+        super::par::map_with(
+            cells,
+            PARALLEL_MIN_SCORE_CELLS,
+            ScoreCache::new,
+            |cache, &(n, e)| cache.score(self, n, e),
+        )
     }
 
     /// All scores of one cell.

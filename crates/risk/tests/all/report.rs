@@ -112,6 +112,50 @@ fn bcpnn_all_equals_the_per_cell_formula() {
     }
 }
 
+/// The table-wide BCPNN equals the per-table formula on random tables: many small and a few
+/// large counts, from a handful to thousands of products and events (one or several threads).
+#[test]
+fn bcpnn_all_equals_the_per_cell_formula_on_random_tables() {
+    let mut rng = risk::rng::Xoshiro256::seed(17);
+    for round in 0..12 {
+        let products = 1 + (rng.next_f64() * 3000.0) as u32;
+        let events = 1 + (rng.next_f64() * 300.0) as u32;
+        let pairs = 1 + (rng.next_f64() * 60_000.0) as usize;
+        let rows: Vec<(String, String, u64)> = (0..pairs)
+            .map(|_| {
+                let p = (rng.next_f64() * rng.next_f64() * products as f64) as u32;
+                let e = (rng.next_f64() * events as f64) as u32;
+                let big = rng.next_f64() < 0.02;
+                let n = 1 + (rng.next_f64() * if big { 5_000.0 } else { 4.0 }) as u64;
+                (format!("p{p}"), format!("e{e}"), n)
+            })
+            .collect();
+        let c = risk::signal::Contingency::from_counts(
+            rows.iter()
+                .map(|(p, e, n)| (p.as_str(), e.as_str(), "", *n)),
+            risk::signal::ExpectedMethod::Unstratified,
+        )
+        .unwrap();
+        let all = c.bcpnn_all();
+        assert_eq!(all.len(), c.cells.len());
+        for (b, cell) in all.iter().zip(&c.cells) {
+            let r = cell.table.bcpnn();
+            for (x, y) in [
+                (b.ic, r.ic),
+                (b.variance, r.variance),
+                (b.ic025, r.ic025),
+                (b.ic975, r.ic975),
+            ] {
+                assert!(
+                    (x - y).abs() <= 1e-12 * y.abs().max(1.0),
+                    "round {round} {:?}: {x} vs {y}",
+                    cell.table
+                );
+            }
+        }
+    }
+}
+
 /// The table-wide PRR and ROR (split over threads on CAERS's 17,189 cells) equal the per-table
 /// methods bit for bit, in cell order.
 #[test]
