@@ -118,6 +118,22 @@ pub fn norm_quantile(p: f64) -> f64 {
     if p >= 1.0 {
         return f64::INFINITY;
     }
+    let mut x = norm_quantile_approx(p);
+    for _ in 0..2 {
+        let e = if x < 0.0 {
+            norm_cdf(x) - p
+        } else {
+            (1.0 - p) - norm_sf(x)
+        };
+        let u = e * (2.0 * std::f64::consts::PI).sqrt() * (x * x / 2.0).exp();
+        x -= u / (1.0 + x * u / 2.0);
+    }
+    x
+}
+
+/// Acklam's rational approximation of Φ⁻¹(p) for p in (0, 1), relative error below 1.2e-9 (a
+/// starting point; [`norm_quantile`] polishes it).
+pub fn norm_quantile_approx(p: f64) -> f64 {
     const A: [f64; 6] = [
         -3.969683028665376e+01,
         2.209460984245205e+02,
@@ -148,7 +164,7 @@ pub fn norm_quantile(p: f64) -> f64 {
         3.754408661907416e+00,
     ];
     let plow = 0.02425;
-    let mut x = if p < plow {
+    if p < plow {
         let q = (-2.0 * p.ln()).sqrt();
         (((((C[0] * q + C[1]) * q + C[2]) * q + C[3]) * q + C[4]) * q + C[5])
             / ((((D[0] * q + D[1]) * q + D[2]) * q + D[3]) * q + 1.0)
@@ -161,17 +177,7 @@ pub fn norm_quantile(p: f64) -> f64 {
         let q = (-2.0 * (1.0 - p).ln()).sqrt();
         -(((((C[0] * q + C[1]) * q + C[2]) * q + C[3]) * q + C[4]) * q + C[5])
             / ((((D[0] * q + D[1]) * q + D[2]) * q + D[3]) * q + 1.0)
-    };
-    for _ in 0..2 {
-        let e = if x < 0.0 {
-            norm_cdf(x) - p
-        } else {
-            (1.0 - p) - norm_sf(x)
-        };
-        let u = e * (2.0 * std::f64::consts::PI).sqrt() * (x * x / 2.0).exp();
-        x -= u / (1.0 + x * u / 2.0);
     }
-    x
 }
 
 /// Two-sided p-value of a Student t statistic with `df` degrees of freedom: 2·P(T > |t|).
@@ -288,6 +294,15 @@ pub fn gamma_p_lg(a: f64, x: f64, ln_gamma_a: f64) -> f64 {
 /// [`gamma_p_lg`], without the logarithms and exponentials that recompute the front factor.
 #[inline]
 pub fn gamma_p_front(a: f64, y: f64, front: f64) -> f64 {
+    gamma_p_front_tol(a, y, front, 0.0)
+}
+
+/// [`gamma_p_front`] to an absolute error of about `abs_tol` (or to full precision, whichever
+/// comes first): for callers that weigh P by a small factor. The series stops once the bound
+/// y/(a + k + 1 − y) · term on what its remaining terms add is below `abs_tol`, the continued
+/// fraction once its last change is below a tenth of it.
+#[inline]
+pub fn gamma_p_front_tol(a: f64, y: f64, front: f64, abs_tol: f64) -> f64 {
     if y <= 0.0 {
         return 0.0;
     }
@@ -303,13 +318,15 @@ pub fn gamma_p_front(a: f64, y: f64, front: f64) -> f64 {
             ap += 1.0;
             del *= y / ap;
             sum += del;
-            if del < sum * 1e-16 {
+            // The terms after this one shrink at least by y/(ap + 1) each: they add at most
+            // del·y/(ap + 1 − y).
+            if del < sum * 1e-16 || front * del * y < abs_tol * (ap + 1.0 - y) {
                 break;
             }
         }
         (front * sum).min(1.0)
     } else {
-        1.0 - front * upper_gamma_fraction(a, y)
+        1.0 - front * upper_gamma_fraction(a, y, 0.1 * abs_tol / front)
     }
 }
 
@@ -318,9 +335,10 @@ pub fn gamma_p_front(a: f64, y: f64, front: f64) -> f64 {
 /// its numerators A and denominators B: two multiply–add chains without divisions (the modified
 /// Lentz algorithm needs two dependent divisions per term). Stops when successive convergents
 /// A/B agree to 1e-16 relative, as Lentz's |Δ − 1| < 1e-16 does; A and B are rescaled by a power
-/// of two (exactly) when they grow large.
+/// of two (exactly) when they grow large. With `abs_tol` > 0 it also stops once successive
+/// convergents differ by less than that.
 #[inline]
-fn upper_gamma_fraction(a: f64, y: f64) -> f64 {
+fn upper_gamma_fraction(a: f64, y: f64, abs_tol: f64) -> f64 {
     const BIG: f64 = 1.152_921_504_606_847e18; // 2^60
     const SMALL: f64 = 1.0 / BIG;
     let mut b = y + 1.0 - a;
@@ -333,7 +351,8 @@ fn upper_gamma_fraction(a: f64, y: f64) -> f64 {
         let b2 = b * b1 + an * b0;
         (a0, b0, a1, b1) = (a1, b1, a2, b2);
         // |A₂/B₂ − A₁/B₁| ≤ 1e-16·|A₂/B₂|, without dividing.
-        if (a1 * b0 - a0 * b1).abs() <= 1e-16 * (a1 * b0).abs() {
+        let change = (a1 * b0 - a0 * b1).abs();
+        if change <= 1e-16 * (a1 * b0).abs() || change < abs_tol * (b1 * b0).abs() {
             break;
         }
         if b1.abs() > BIG {

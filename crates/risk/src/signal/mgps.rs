@@ -13,7 +13,7 @@ use super::optimize::{Bfgs, NelderMead};
 use crate::RiskError;
 use std::collections::HashMap;
 
-use crate::special::{digamma, gamma_p_front, ln_gamma, mixture_quantile};
+use crate::special::{digamma, gamma_p_front, gamma_p_front_tol, ln_gamma, mixture_quantile};
 
 /// Hyperparameters θ of the two-gamma-mixture prior (gamma shape α, rate β; P is the weight of
 /// the first component).
@@ -63,8 +63,12 @@ fn log_add(a: f64, b: f64) -> f64 {
     m + ((a - m).exp() + (b - m).exp()).ln()
 }
 
+/// A third-order (Householder) step below this relative size ends the quantile search.
+const HOUSEHOLDER_STOP: f64 = 1e-4;
 /// A Halley step below this relative size ends the quantile search.
 const HALLEY_STOP: f64 = 1e-6;
+/// A Newton step below this relative size ends the quantile search.
+const NEWTON_STOP: f64 = 1e-8;
 /// The posterior quantiles reported: EB05 and EB95.
 const QUANTILES: [f64; 2] = [0.05, 0.95];
 /// A mixture weight this small changes the CDF by less than rounding: the component is left out.
@@ -73,6 +77,9 @@ const NEGLIGIBLE_WEIGHT: f64 = 1e-17;
 const PARALLEL_MIN_FIT_POINTS: usize = 2_000;
 /// Below twice this many cells `score_all` runs on the calling thread.
 const PARALLEL_MIN_SCORE_CELLS: usize = 4_096;
+/// After this many cells a thread of `score_all` stops looking for repeated (n, E) points unless
+/// a quarter of them were repeats.
+const SEEN_TRIAL: usize = 4_096;
 /// Counts below this are cached in a vector indexed by n, the others in a map.
 const DENSE_MAX_N: u64 = 1 << 16;
 
@@ -97,41 +104,85 @@ impl std::hash::Hasher for FastHasher {
 
 type FastHash = std::hash::BuildHasherDefault<FastHasher>;
 
-/// The caches of one thread of [`MgpsPrior::score_all`]: the per-count constants (in a vector
-/// indexed by n for small counts) and the scores of the (n, E) points seen so far.
-struct ScoreCache {
+/// The per-count constants of one thread of [`MgpsPrior::score_all`], in a vector indexed by n
+/// for small counts, in a map for the others.
+struct PerCounts {
     dense: Vec<Option<PerCount>>,
     sparse: HashMap<u64, PerCount, FastHash>,
-    seen: HashMap<(u64, u64), MgpsScore, FastHash>,
 }
 
-impl ScoreCache {
-    fn new(cells: &[(u64, f64)]) -> ScoreCache {
+impl PerCounts {
+    fn new(cells: &[(u64, f64)]) -> PerCounts {
         let max_n = cells.iter().map(|c| c.0).max().unwrap_or(0);
         let dense = if max_n < DENSE_MAX_N {
             vec![None; max_n as usize + 1]
         } else {
             Vec::new()
         };
-        let mut seen = HashMap::default();
-        seen.reserve(cells.len().min(1 << 16));
-        ScoreCache {
+        PerCounts {
             dense,
             sparse: HashMap::default(),
-            seen,
+        }
+    }
+
+    fn get(&mut self, th: &MgpsPrior, n: u64) -> PerCount {
+        match self.dense.get_mut(n as usize) {
+            Some(slot) => *slot.get_or_insert_with(|| PerCount::new(th, n)),
+            None => *self.sparse.entry(n).or_insert_with(|| PerCount::new(th, n)),
+        }
+    }
+}
+
+type ScoreMap = HashMap<(u64, u64), MgpsScore, FastHash>;
+
+/// The thread of `threads` that scores the point (n, E bits) in `MgpsPrior::score_all`.
+fn owner(key: (u64, u64), threads: usize) -> usize {
+    use std::hash::Hasher;
+    let mut h = FastHasher::default();
+    h.write_u64(key.0);
+    h.write_u64(key.1);
+    ((h.finish() >> 32) % threads as u64) as usize
+}
+
+/// The caches of one thread of [`MgpsPrior::score_all`] over a chunk of cells: the per-count
+/// constants and the scores of the (n, E) points seen so far. The latter pays only where (n, E)
+/// points repeat often (tables of reports: E repeats whenever margins do); where they hardly do
+/// (a large table with varied margins), probing a map of mostly distinct points that outgrows the
+/// caches costs more than it saves, so it is dropped after `SEEN_TRIAL` cells if fewer than a
+/// quarter of them were repeats.
+struct ScoreCache {
+    per_count: PerCounts,
+    seen: Option<ScoreMap>,
+    /// Cells scored and repeats found so far.
+    calls: usize,
+    hits: usize,
+}
+
+impl ScoreCache {
+    fn new(cells: &[(u64, f64)]) -> ScoreCache {
+        let mut seen = HashMap::default();
+        seen.reserve(cells.len().min(SEEN_TRIAL));
+        ScoreCache {
+            per_count: PerCounts::new(cells),
+            seen: Some(seen),
+            calls: 0,
+            hits: 0,
         }
     }
 
     fn score(&mut self, th: &MgpsPrior, n: u64, e: f64) -> MgpsScore {
-        if let Some(s) = self.seen.get(&(n, e.to_bits())) {
+        self.calls += 1;
+        if self.calls == SEEN_TRIAL && self.hits < SEEN_TRIAL / 4 {
+            self.seen = None;
+        }
+        if let Some(s) = self.seen.as_ref().and_then(|m| m.get(&(n, e.to_bits()))) {
+            self.hits += 1;
             return *s;
         }
-        let pc = match self.dense.get_mut(n as usize) {
-            Some(slot) => *slot.get_or_insert_with(|| PerCount::new(th, n)),
-            None => *self.sparse.entry(n).or_insert_with(|| PerCount::new(th, n)),
-        };
-        let s = th.score_with(&pc, n, e);
-        self.seen.insert((n, e.to_bits()), s);
+        let s = th.score_with(&self.per_count.get(th, n), n, e);
+        if let Some(m) = &mut self.seen {
+            m.insert((n, e.to_bits()), s);
+        }
         s
     }
 }
@@ -201,26 +252,38 @@ impl PerCount {
     }
 }
 
+/// The Wilson–Hilferty approximation of the `level` quantile of Gamma(a, rate b), if positive.
+fn wilson_hilferty(level: f64, a: f64, b: f64) -> Option<f64> {
+    if !(level > 0.0 && level < 1.0) {
+        return None;
+    }
+    let z = crate::special::norm_quantile_approx(level);
+    let c = 1.0 / (9.0 * a);
+    let t = 1.0 - c + z * c.sqrt();
+    (t > 0.0).then(|| a / b * t * t * t)
+}
+
 /// The `p` quantile of a mixture of two gammas, components `(weight, shape, rate, ln rate,
 /// lnΓ(shape))`, from `x` inside the bracket [lo, hi] (hi may be +∞; `first` is (CDF − p,
-/// density, its derivative) at `x` when the caller has them): Halley's method on the CDF
-/// (the density and its derivative come with the CDF at no extra cost), with a bisection (or a
-/// doubling while hi is unbounded) whenever a step leaves the bracket, which narrows at every
-/// evaluation. Stops after a Halley step below 1e-6 relative (a Newton step below 1e-8), where
-/// the error left is far below 1e-12, or when the bracket has collapsed.
+/// density, its first and second derivatives) at `x` when the caller has them): Householder's
+/// third-order method on the CDF (the density and its derivatives come with the CDF at no extra
+/// cost), Halley's or Newton's where the higher-order corrections are large, with a bisection
+/// (or a doubling while hi is unbounded) whenever a step leaves the bracket, which narrows at
+/// every evaluation. Stops after a Householder step below 1e-4 relative (Halley 1e-6, Newton
+/// 1e-8), where the error left is far below 1e-12, or when the bracket has collapsed.
 fn mixture2_quantile(
     p: f64,
     c: &[(f64, f64, f64, f64, f64); 2],
     x0: f64,
     lo: f64,
     hi: f64,
-    mut first: Option<(f64, f64, f64)>,
+    mut first: Option<[f64; 4]>,
 ) -> f64 {
     let (mut x, mut lo, mut hi) = (x0, lo, hi);
     for _ in 0..400 {
-        let (f, d, d1) = first.take().unwrap_or_else(|| {
-            let lx = x.ln();
-            let (mut f, mut d, mut d1) = (-p, 0.0, 0.0);
+        let [f, d, d1, d2] = first.take().unwrap_or_else(|| {
+            let (lx, inv_x) = (x.ln(), 1.0 / x);
+            let (mut f, mut d, mut d1, mut d2) = (-p, 0.0, 0.0, 0.0);
             for &(w, a, b, lb, lg) in c {
                 if w == 0.0 {
                     continue;
@@ -229,11 +292,13 @@ fn mixture2_quantile(
                 // y^a e^(−y) / Γ(a): the CDF's front factor; front / x is the density.
                 let front = (a * (lb + lx) - y - lg).exp();
                 f += w * gamma_p_front(a, y, front);
-                let g = w * front / x;
+                let g = w * front * inv_x;
+                let t = (a - 1.0) * inv_x - b;
                 d += g;
-                d1 += g * ((a - 1.0) / x - b);
+                d1 += g * t;
+                d2 += g * (t * t - (a - 1.0) * inv_x * inv_x);
             }
-            (f, d, d1)
+            [f, d, d1, d2]
         });
         if f == 0.0 {
             return x;
@@ -243,15 +308,28 @@ fn mixture2_quantile(
         } else {
             lo = x;
         }
-        let newton = f / d;
-        let corr = 1.0 - 0.5 * newton * d1 / d;
-        let halley = corr > 0.5;
-        let step = if halley { newton / corr } else { newton };
+        // With u = f/d (Newton's step), r1 = u·d1/d and r2 = u²·d2/d: Householder's third-order
+        // step u(1 − r1/2)/(1 − r1 + r2/6) while both corrections are moderate, else Halley's
+        // u/(1 − r1/2) while its correction stays below ½, else Newton's u.
+        let inv_d = 1.0 / d;
+        let u = f * inv_d;
+        let r1 = u * d1 * inv_d;
+        let r2 = u * u * d2 * inv_d;
+        let (step, stop) = if r1.abs() < 0.5 && r2.abs() < 1.0 {
+            (
+                u * (1.0 - 0.5 * r1) / (1.0 - r1 + r2 / 6.0),
+                HOUSEHOLDER_STOP,
+            )
+        } else if r1 < 1.0 {
+            (u / (1.0 - 0.5 * r1), HALLEY_STOP)
+        } else {
+            (u, NEWTON_STOP)
+        };
         let next = x - step;
         if next > lo && next < hi {
-            // After a Halley step of relative size h the error is about K·h³, after a Newton
-            // step K·h², K of order one for the shapes here.
-            if step.abs() <= if halley { HALLEY_STOP } else { 1e-8 } * x {
+            // After a step of relative size h the error is about K·h⁴ (Householder), K·h³
+            // (Halley) or K·h² (Newton), K of order one for the shapes here.
+            if step.abs() <= stop * x {
                 return next;
             }
             x = next;
@@ -338,14 +416,83 @@ impl MgpsPrior {
     /// Scores of many cells. Identical (n, E) cells (common: E = n_i· n_·j / N repeats whenever
     /// the margins do) are computed once, the constants that depend on n only (lnΓ, ψ and the
     /// quantiles of each posterior component) once per distinct n, and large inputs are split
-    /// over the available cores (`std::thread::scope`; the result does not depend on the split).
+    /// over the available cores (`std::thread::scope`). Every score is [`score`](Self::score)'s,
+    /// so the result does not depend on the split.
+    ///
+    /// On several threads, each distinct (n, E) point is owned by one thread (by a hash), which
+    /// scores it; then every cell copies its point's score. Where points hardly repeat (checked on
+    /// the first cells) each thread scores its own chunk of cells instead.
     pub fn score_all(&self, cells: &[(u64, f64)]) -> Vec<MgpsScore> {
+        let threads = super::par::threads_for(cells.len(), PARALLEL_MIN_SCORE_CELLS);
+        if threads > 1
+            && let Some(maps) = self.score_distinct(cells, threads)
+        {
+            return super::par::map_with(
+                cells,
+                PARALLEL_MIN_SCORE_CELLS,
+                |_| (),
+                |_, &(n, e)| {
+                    let key = (n, e.to_bits());
+                    maps[owner(key, threads)][&key]
+                },
+            );
+        }
         super::par::map_with(
             cells,
             PARALLEL_MIN_SCORE_CELLS,
             ScoreCache::new,
             |cache, &(n, e)| cache.score(self, n, e),
         )
+    }
+
+    /// The scores of the distinct (n, E) points of `cells`, thread t of `threads` scoring the
+    /// points it owns; `None` when fewer than a quarter of a thread's first `SEEN_TRIAL /
+    /// threads` cells were repeats (the maps would cost more than they save).
+    fn score_distinct(&self, cells: &[(u64, f64)], threads: usize) -> Option<Vec<ScoreMap>> {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let give_up = AtomicBool::new(false);
+        let trial = SEEN_TRIAL / threads;
+        let give_up = &give_up;
+        let maps: Vec<Option<ScoreMap>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..threads)
+                .map(|t| {
+                    s.spawn(move || {
+                        let mut per_count = PerCounts::new(cells);
+                        let mut map = ScoreMap::default();
+                        map.reserve((cells.len() / threads).min(1 << 16));
+                        let (mut owned, mut hits) = (0usize, 0usize);
+                        for &(n, e) in cells {
+                            let key = (n, e.to_bits());
+                            if owner(key, threads) != t {
+                                continue;
+                            }
+                            owned += 1;
+                            if owned == trial && hits < trial / 4 {
+                                give_up.store(true, Ordering::Relaxed);
+                            }
+                            if owned % 1024 == 0 && give_up.load(Ordering::Relaxed) {
+                                return None;
+                            }
+                            match map.entry(key) {
+                                std::collections::hash_map::Entry::Occupied(_) => hits += 1,
+                                std::collections::hash_map::Entry::Vacant(v) => {
+                                    v.insert(self.score_with(&per_count.get(self, n), n, e));
+                                }
+                            }
+                        }
+                        Some(map)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("a scoring thread panicked"))
+                .collect()
+        });
+        if give_up.load(Ordering::Relaxed) {
+            return None;
+        }
+        maps.into_iter().collect()
     }
 
     /// All scores of one cell.
@@ -389,14 +536,35 @@ impl MgpsPrior {
             if lo == hi {
                 return lo;
             }
+            // Where the components are apart, the root sits where one of them has all or none
+            // of its mass below it: P_l(x*) = (p − wh)/wl (p > wh, heavier one to the left) or
+            // p/wl (p < wl, heavier one to the right), exact bounds on x* on that side. Start
+            // there (Wilson–Hilferty) when it lies beyond the heavier component's quantile.
+            let alt = if QUANTILES[j] > wh {
+                wilson_hilferty((QUANTILES[j] - wh) / wl, al, bl).filter(|&v| v > x && v < hi)
+            } else if QUANTILES[j] < wl {
+                wilson_hilferty(QUANTILES[j] / wl, al, bl).filter(|&v| v < x && v > lo)
+            } else {
+                None
+            };
+            if let Some(start) = alt {
+                return mixture2_quantile(QUANTILES[j], &comps, start, lo, hi, None);
+            }
             let lx = pc.lnq[h][j] - lbh;
             let yl = bl * x;
             let front = (al * (lbl + lx) - yl - lgl).exp();
-            let f = wl * (gamma_p_front(al, yl, front) - QUANTILES[j]);
-            let (gh, gl) = (wh * pc.front[h][j] / x, wl * front / x);
+            // P_l is weighed by wl: an error δ in it moves the root by about wl·δ/gh, so
+            // 1e-16·x·gh/wl is all the precision the quantile can use.
+            let tol = 1e-16 * x * gh / wl;
+            let f = wl * (gamma_p_front_tol(al, yl, front, tol) - QUANTILES[j]);
+            let inv_x = 1.0 / x;
+            let (gh, gl) = (wh * pc.front[h][j] * inv_x, wl * front * inv_x);
+            let (th, tl) = ((ah - 1.0) * inv_x - bh, (al - 1.0) * inv_x - bl);
             let d = gh + gl;
-            let d1 = gh * ((ah - 1.0) / x - bh) + gl * ((al - 1.0) / x - bl);
-            mixture2_quantile(QUANTILES[j], &comps, x, lo, hi, Some((f, d, d1)))
+            let d1 = gh * th + gl * tl;
+            let inv_x2 = inv_x * inv_x;
+            let d2 = gh * (th * th - (ah - 1.0) * inv_x2) + gl * (tl * tl - (al - 1.0) * inv_x2);
+            mixture2_quantile(QUANTILES[j], &comps, x, lo, hi, Some([f, d, d1, d2]))
         };
         MgpsScore {
             qn,

@@ -309,6 +309,29 @@ fn naive_quantile(prior: &MgpsPrior, n: u64, e: f64, qn: f64, p: f64) -> f64 {
     (0.5 * (lo + hi)).exp()
 }
 
+/// `score_all` on cells whose (n, E) points repeat (as in tables of reports), where each
+/// thread scores the distinct points it owns and every cell copies its point's score: equal to
+/// the one-cell `score` bit for bit, in cell order.
+#[test]
+fn score_all_with_repeated_points_equals_one_cell_scores() {
+    let mut rng = risk::rng::Xoshiro256::seed(11);
+    let points: Vec<(u64, f64)> = (0..3_000)
+        .map(|_| {
+            let n = (60f64.powf(rng.next_f64())) as u64;
+            (n.max(1), 1e-4 * 1e6f64.powf(rng.next_f64()))
+        })
+        .collect();
+    let cells: Vec<(u64, f64)> = (0..50_000)
+        .map(|_| points[(rng.next_f64() * points.len() as f64) as usize])
+        .collect();
+    let prior = caers_fixed_theta();
+    let all = prior.score_all(&cells);
+    assert_eq!(all.len(), cells.len());
+    for (i, &(n, e)) in cells.iter().enumerate() {
+        assert_eq!(all[i], prior.score(n, e), "cell {i} (n={n}, E={e})");
+    }
+}
+
 /// `score_all` (per-count constants, Halley from the heavier component's quantile, several
 /// threads above 32,768 cells) equals the one-cell `score` bit for bit, and its EB05/EB95 agree
 /// with a naive bisection to 1e-10 relative, over random (n, E) and three priors: openEBGM's
