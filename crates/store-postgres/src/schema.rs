@@ -369,15 +369,7 @@ pub fn encode_event_id(id: &str) -> Vec<u8> {
 /// The inverse of [`encode_event_id`].
 pub fn decode_event_id(b: &[u8]) -> String {
     if b.len() == 16 {
-        let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-        return format!(
-            "urn:uuid:{}-{}-{}-{}-{}",
-            &h[0..8],
-            &h[8..12],
-            &h[12..16],
-            &h[16..20],
-            &h[20..32]
-        );
+        return store::codec::uuid_urn(b);
     }
     if b.len() == 17 && b[16] == 0 {
         return String::from_utf8_lossy(&b[..16]).into_owned();

@@ -41,14 +41,39 @@ pub fn encode_hash(h: &str) -> Vec<u8> {
     v
 }
 
+/// Append `bytes` in lowercase hexadecimal (every event read decodes a hash or an ID: no
+/// formatting machinery, no allocation per byte).
+pub fn push_hex(out: &mut String, bytes: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.reserve(bytes.len() * 2);
+    for &x in bytes {
+        out.push(HEX[(x >> 4) as usize] as char);
+        out.push(HEX[(x & 15) as usize] as char);
+    }
+}
+
+/// `urn:uuid:` in canonical lowercase form of 16 bytes (the stored form of such event IDs).
+pub fn uuid_urn(b: &[u8]) -> String {
+    let mut s = String::with_capacity(45);
+    s.push_str("urn:uuid:");
+    for (k, part) in [&b[0..4], &b[4..6], &b[6..8], &b[8..10], &b[10..16]]
+        .into_iter()
+        .enumerate()
+    {
+        if k > 0 {
+            s.push('-');
+        }
+        push_hex(&mut s, part);
+    }
+    s
+}
+
 /// The inverse of [`encode_hash`].
 pub fn decode_hash(b: &[u8]) -> String {
     if b.len() == 32 {
         let mut s = String::with_capacity(HASH_PREFIX.len() + 64 + HASH_SUFFIX.len());
         s.push_str(HASH_PREFIX);
-        for x in b {
-            s.push_str(&format!("{x:02x}"));
-        }
+        push_hex(&mut s, b);
         s.push_str(HASH_SUFFIX);
         return s;
     }
@@ -78,5 +103,29 @@ mod tests {
         // Upper-case hex is not the canonical form: kept as text, so it differs from the digest.
         let upper = format!("{HASH_PREFIX}{}{HASH_SUFFIX}", "AB".repeat(32));
         assert_ne!(encode_hash(&upper), encode_hash(&h));
+    }
+
+    #[test]
+    fn hex_and_uuid_match_the_formatter() {
+        let bytes: Vec<u8> = (0..=255u8).collect();
+        let mut s = String::new();
+        push_hex(&mut s, &bytes);
+        let want: String = bytes.iter().map(|x| format!("{x:02x}")).collect();
+        assert_eq!(s, want);
+        let b: Vec<u8> = (0..16u8)
+            .map(|i| i.wrapping_mul(37).wrapping_add(250))
+            .collect();
+        let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+        assert_eq!(
+            uuid_urn(&b),
+            format!(
+                "urn:uuid:{}-{}-{}-{}-{}",
+                &hex[0..8],
+                &hex[8..12],
+                &hex[12..16],
+                &hex[16..20],
+                &hex[20..32]
+            )
+        );
     }
 }
