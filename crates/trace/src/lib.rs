@@ -12,16 +12,18 @@
 //! Architecture invariant: no I/O other than the store handed in; no clock; every traversal is
 //! bounded by [`TraceOptions`].
 
+mod compact;
 mod event;
 pub mod recall;
 mod render;
+mod sym;
 mod walk;
 
 use serde::Serialize;
 use thiserror::Error;
 
 pub use event::{Ev, Qty, bare_cbv, lot_of_serial};
-pub use walk::trace;
+pub use walk::{recall_scope, trace};
 
 /// Which way to walk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -1,16 +1,32 @@
 //! The traversal: a fixed point over object windows, computed by batched frontier rounds.
+//!
+//! Everything inside the walk is interned ([`Syms`]): identifiers, organisations, locations and
+//! CBV words are integers, events are [`CEv`]s in one vector. Strings are made only for the
+//! answer: [`Walked::into_trace`] for a trace, [`Walked::scope`] for a recall scope (which needs no
+//! [`Trace`] at all).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
-use store::{Scope, Store};
+use store::{Scope, Store, StoreError, StoredEvent};
 
-use crate::event::Ev;
+use crate::compact::CEv;
+use crate::recall::{ObjView, RecallScope, StepView};
+use crate::sym::{FxMap, Sym, Syms};
 use crate::{
     CustodyStep, Direction, Edge, EdgeKind, ObjectFacts, ObjectKind, Quantity, Trace, TraceError,
     TraceOptions,
 };
 
 const START_LEN_MAX: usize = 2048;
+/// Most `events_touching` calls of one walk in flight at once.
+const FETCH_LANES_MAX: usize = 4;
+
+/// Batches fetched at once: one per core, at most [`FETCH_LANES_MAX`].
+fn fetch_lanes() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, FETCH_LANES_MAX)
+}
 
 struct Node {
     depth: u32,
@@ -28,26 +44,52 @@ enum Fetch {
     Transformations,
 }
 
+/// One followed link: (from, to, event id) is its key; the last time a link is followed wins.
+#[derive(Clone, Copy)]
+struct Link {
+    kind: EdgeKind,
+    event: u32,
+    inside: Option<(i64, i64)>,
+}
+
 struct Walk<'a> {
     store: &'a dyn Store,
     scope: &'a Scope,
     opts: &'a TraceOptions,
     lo: i64,
     hi: i64,
-    /// Shared, so that following one event's links does not copy it (a commissioning event of a
-    /// large lot lists every serial; copying it per serial made lots quadratic).
-    events: Vec<std::rc::Rc<Ev>>,
-    by_seq: HashMap<i64, usize>,
+    syms: Syms,
+    events: Vec<CEv>,
+    /// The interned event ID of each event (edges are keyed by it).
+    event_ids: Vec<Sym>,
+    by_seq: FxMap<i64, u32>,
     fetched_rows: usize,
-    /// Indices into `events` of every event naming an identifier (all times), by identifier.
-    loaded: HashMap<String, Vec<usize>>,
+    /// Indices into `events` of every event naming an identifier (all times), in time order.
+    loaded: FxMap<Sym, Vec<u32>>,
     /// Indices into `events` of the TransformationEvents of each `transformationID` (in scope).
-    groups: HashMap<String, Vec<usize>>,
-    nodes: HashMap<String, Node>,
-    /// Discovery order, for stable output.
-    order: Vec<String>,
-    edges: BTreeMap<(String, String, String), Edge>,
+    groups: FxMap<Sym, Vec<u32>>,
+    nodes: FxMap<Sym, Node>,
+    /// Discovery order, for stable rounds.
+    order: Vec<Sym>,
+    links: FxMap<(Sym, Sym, Sym), Link>,
     truncated: bool,
+}
+
+/// A finished walk, still interned.
+pub(crate) struct Walked {
+    syms: Syms,
+    events: Vec<CEv>,
+    direction: Direction,
+    truncated: bool,
+    starts: Vec<Sym>,
+    /// Objects in answer order (start objects first, then by depth and id), each with its node.
+    objects: Vec<(Sym, u32, i64, i64)>,
+    /// Per object (same order): its own events in its window, in time order.
+    direct: Vec<Vec<u32>>,
+    /// Per object: custody steps (event, container it came through), in time order.
+    custody: Vec<Vec<(u32, Option<Sym>)>>,
+    /// Links sorted by (from, to, event id) names.
+    edges: Vec<(Sym, Sym, Link)>,
 }
 
 /// Trace from `start` (identifiers in any form: EPC URIs, Digital Links, other URIs) within
@@ -58,6 +100,27 @@ pub fn trace(
     start: &[String],
     opts: &TraceOptions,
 ) -> Result<Trace, TraceError> {
+    Ok(walk(store, scope, start, opts)?.into_trace())
+}
+
+/// The recall scope of a forward trace from `start`: the same as
+/// `recall::scope(&trace(store, scope, start, opts)?)`, computed without building the trace's
+/// strings (what a recall needs, several times faster on large lots).
+pub fn recall_scope(
+    store: &dyn Store,
+    scope: &Scope,
+    start: &[String],
+    opts: &TraceOptions,
+) -> Result<RecallScope, TraceError> {
+    Ok(walk(store, scope, start, opts)?.scope())
+}
+
+pub(crate) fn walk(
+    store: &dyn Store,
+    scope: &Scope,
+    start: &[String],
+    opts: &TraceOptions,
+) -> Result<Walked, TraceError> {
     if start.is_empty() {
         return Err(TraceError::NoStart);
     }
@@ -75,14 +138,16 @@ pub fn trace(
         opts,
         lo,
         hi,
+        syms: Syms::default(),
         events: Vec::new(),
-        by_seq: HashMap::new(),
+        event_ids: Vec::new(),
+        by_seq: FxMap::default(),
         fetched_rows: 0,
-        loaded: HashMap::new(),
-        groups: HashMap::new(),
-        nodes: HashMap::new(),
+        loaded: FxMap::default(),
+        groups: FxMap::default(),
+        nodes: FxMap::default(),
         order: Vec::new(),
-        edges: BTreeMap::new(),
+        links: FxMap::default(),
         truncated: false,
     };
     let mut starts = Vec::new();
@@ -90,11 +155,11 @@ pub fn trace(
         if s.is_empty() || s.len() > START_LEN_MAX {
             return Err(TraceError::BadStart(s.clone()));
         }
-        let id = gs1::normalize_id(s);
+        let id = w.syms.id(s);
         if !starts.contains(&id) {
-            starts.push(id.clone());
+            starts.push(id);
         }
-        w.reach(&id, 0, lo, hi);
+        w.reach(id, 0, lo, hi);
     }
     w.run()?;
     Ok(w.finish(starts))
@@ -102,12 +167,12 @@ pub fn trace(
 
 impl Walk<'_> {
     /// Reach `id` at `depth` with window `[lo, hi]`: a new object, or a wider window (hull).
-    fn reach(&mut self, id: &str, depth: u32, lo: i64, hi: i64) -> bool {
+    fn reach(&mut self, id: Sym, depth: u32, lo: i64, hi: i64) -> bool {
         let (lo, hi) = (lo.max(self.lo), hi.min(self.hi));
         if lo > hi {
             return false;
         }
-        match self.nodes.get_mut(id) {
+        match self.nodes.get_mut(&id) {
             Some(n) => {
                 if lo < n.lo || hi > n.hi || depth < n.depth {
                     n.lo = n.lo.min(lo);
@@ -123,7 +188,7 @@ impl Walk<'_> {
                     return false;
                 }
                 self.nodes.insert(
-                    id.to_string(),
+                    id,
                     Node {
                         depth,
                         lo,
@@ -131,323 +196,403 @@ impl Walk<'_> {
                         dirty: true,
                     },
                 );
-                self.order.push(id.to_string());
+                self.order.push(id);
                 true
             }
         }
     }
 
-    /// Fetch the events of every listed identifier not loaded yet, in batches.
-    fn load(&mut self, ids: &[String]) -> Result<(), TraceError> {
-        self.fetch(ids, Fetch::Identifiers)
-    }
-
-    /// Fetch the TransformationEvents of every listed `transformationID` not loaded yet (the
-    /// store indexes the ID like an identifier), in batches.
-    fn load_groups(&mut self, tids: &[String]) -> Result<(), TraceError> {
-        self.fetch(tids, Fetch::Transformations)
-    }
-
-    fn fetched(&mut self, kind: Fetch) -> &mut HashMap<String, Vec<usize>> {
+    fn fetched(&mut self, kind: Fetch) -> &mut FxMap<Sym, Vec<u32>> {
         match kind {
             Fetch::Identifiers => &mut self.loaded,
             Fetch::Transformations => &mut self.groups,
         }
     }
 
-    /// `events_touching` for every key not fetched yet, in batches of `batch_max`; each key gets
-    /// the indices of its events in time order.
-    fn fetch(&mut self, keys: &[String], kind: Fetch) -> Result<(), TraceError> {
-        let mut missing: Vec<String> = {
+    /// `events_touching` for every key not fetched yet, in batches of `batch_max` (keys in name
+    /// order); each key gets the indices of its events in time order.
+    fn fetch(&mut self, keys: &[Sym], kind: Fetch) -> Result<(), TraceError> {
+        let mut missing: Vec<Sym> = {
             let known = self.fetched(kind);
             keys.iter()
-                .filter(|k| !known.contains_key(*k))
-                .cloned()
+                .copied()
+                .filter(|k| !known.contains_key(k))
                 .collect()
         };
-        missing.sort();
+        missing.sort_unstable();
         missing.dedup();
-        for chunk in missing.chunks(self.opts.batch_max) {
-            if self.fetched_rows >= self.opts.events_max {
-                self.truncated = true;
-                let known = self.fetched(kind);
-                for k in chunk {
-                    known.insert(k.clone(), Vec::new());
-                }
-                continue;
+        let syms = &self.syms;
+        missing.sort_by(|a, b| syms.name(*a).cmp(syms.name(*b)));
+        let chunks: Vec<&[Sym]> = missing.chunks(self.opts.batch_max).collect();
+        for wave in chunks.chunks(fetch_lanes()) {
+            // The wave's batches are fetched at once; the budget is applied as if they had been
+            // fetched one after the other (rows past it are dropped unread).
+            let mut fetched = if self.fetched_rows >= self.opts.events_max {
+                Vec::new()
+            } else {
+                self.fetch_wave(wave)
             }
-            let rows = self.store.events_touching(self.scope, chunk)?;
-            self.fetched_rows += rows.len();
-            let mut per: HashMap<&str, Vec<usize>> =
-                chunk.iter().map(|k| (k.as_str(), Vec::new())).collect();
-            for row in &rows {
-                let idx = match self.by_seq.get(&row.seq) {
-                    Some(&i) => i,
-                    None => {
-                        self.events.push(std::rc::Rc::new(Ev::parse(row)?));
-                        self.by_seq.insert(row.seq, self.events.len() - 1);
-                        self.events.len() - 1
+            .into_iter();
+            for &chunk in wave {
+                let rows = fetched.next();
+                if self.fetched_rows >= self.opts.events_max {
+                    self.truncated = true;
+                    let known = self.fetched(kind);
+                    for &k in chunk {
+                        known.insert(k, Vec::new());
                     }
-                };
-                let ev = &self.events[idx];
-                match kind {
-                    // Per identifier the event names (not per key of the chunk: that was rows x
-                    // chunk comparisons, seconds for a lot reaching a few thousand objects).
-                    Fetch::Identifiers => {
-                        for id in ev.touched() {
-                            if let Some(list) = per.get_mut(id) {
-                                list.push(idx);
-                            }
-                        }
-                    }
-                    Fetch::Transformations => {
-                        if let Some(t) = &ev.transformation_id
-                            && let Some(list) = per.get_mut(t.as_str())
-                        {
+                    continue;
+                }
+                let rows = rows.expect("a wave is fetched while under budget")?;
+                self.fetched_rows += rows.len();
+                self.take(chunk, rows, kind)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// One `events_touching` call per batch, on as many threads as there are batches (each
+    /// thread takes a reader of its own from the store).
+    fn fetch_wave(&self, wave: &[&[Sym]]) -> Vec<Result<Vec<StoredEvent>, StoreError>> {
+        let names: Vec<Vec<String>> = wave
+            .iter()
+            .map(|chunk| {
+                chunk
+                    .iter()
+                    .map(|&k| self.syms.name(k).to_string())
+                    .collect()
+            })
+            .collect();
+        let (store, scope) = (self.store, self.scope);
+        if names.len() == 1 {
+            return vec![store.events_touching(scope, &names[0])];
+        }
+        std::thread::scope(|s| {
+            let handles: Vec<_> = names
+                .iter()
+                .map(|n| s.spawn(move || store.events_touching(scope, n)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("a fetch thread panicked"))
+                .collect()
+        })
+    }
+
+    /// Index the rows of one batch under its keys.
+    fn take(
+        &mut self,
+        chunk: &[Sym],
+        rows: Vec<StoredEvent>,
+        kind: Fetch,
+    ) -> Result<(), TraceError> {
+        let mut per: FxMap<Sym, Vec<u32>> = chunk.iter().map(|&k| (k, Vec::new())).collect();
+        for row in rows {
+            let idx = match self.by_seq.get(&row.seq) {
+                Some(&i) => i,
+                None => {
+                    let seq = row.seq;
+                    let ev = CEv::parse(row, &mut self.syms)?;
+                    let i = self.events.len() as u32;
+                    self.event_ids.push(self.syms.word(&ev.id));
+                    self.events.push(ev);
+                    self.by_seq.insert(seq, i);
+                    i
+                }
+            };
+            let ev = &self.events[idx as usize];
+            match kind {
+                Fetch::Identifiers => {
+                    for id in ev.touched() {
+                        if let Some(list) = per.get_mut(&id) {
                             list.push(idx);
                         }
                     }
                 }
+                Fetch::Transformations => {
+                    if let Some(t) = ev.transformation_id
+                        && let Some(list) = per.get_mut(&t)
+                    {
+                        list.push(idx);
+                    }
+                }
             }
-            let lists: Vec<(String, Vec<usize>)> = per
-                .into_iter()
-                .map(|(k, mut list)| {
-                    list.sort_by_key(|&i| (self.events[i].time_ms, self.events[i].seq));
-                    list.dedup();
-                    (k.to_string(), list)
-                })
-                .collect();
-            self.fetched(kind).extend(lists);
         }
+        let events = &self.events;
+        for list in per.values_mut() {
+            list.sort_by_key(|&i| (events[i as usize].time_ms, events[i as usize].seq));
+            list.dedup();
+        }
+        self.fetched(kind).extend(per);
         Ok(())
     }
 
     /// The events of the transformation that event `i` is part of: every TransformationEvent
     /// sharing its `transformationID`, or `i` alone.
-    fn transformation(&self, i: usize) -> Vec<usize> {
-        match self.events[i]
+    fn transformation(&self, i: u32) -> Vec<u32> {
+        match self.events[i as usize]
             .transformation_id
-            .as_ref()
-            .and_then(|t| self.groups.get(t))
+            .and_then(|t| self.groups.get(&t))
         {
             Some(g) if !g.is_empty() => g.clone(),
             _ => vec![i],
         }
     }
 
-    fn expandable(&self, id: &str) -> bool {
-        let n = &self.nodes[id];
+    fn expandable(&self, id: Sym) -> bool {
+        let n = &self.nodes[&id];
         self.opts.depth_max.is_none_or(|d| n.depth < d)
     }
 
     fn run(&mut self) -> Result<(), TraceError> {
         loop {
-            let dirty: Vec<String> = self
+            let dirty: Vec<Sym> = self
                 .order
                 .iter()
-                .filter(|id| self.nodes[*id].dirty)
-                .cloned()
+                .copied()
+                .filter(|id| self.nodes[id].dirty)
                 .collect();
             if dirty.is_empty() {
                 return Ok(());
             }
-            self.load(&dirty)?;
+            self.fetch(&dirty, Fetch::Identifiers)?;
             if self.opts.direction == Direction::Forward {
                 // Containment windows need the container's events (its DELETEs).
                 let mut parents = Vec::new();
-                for id in dirty.iter().filter(|id| self.expandable(id)) {
-                    for &i in &self.loaded[id] {
-                        let e = &self.events[i];
-                        if is_containment(e) && e.all_children().any(|c| c == id) {
-                            parents.extend(e.parent.clone());
+                for &id in dirty.iter().filter(|&&id| self.expandable(id)) {
+                    for &i in &self.loaded[&id] {
+                        let e = &self.events[i as usize];
+                        if e.is_containment() && e.all_children().any(|c| c == id) {
+                            parents.extend(e.parent);
                         }
                     }
                 }
-                self.load(&parents)?;
+                self.fetch(&parents, Fetch::Identifiers)?;
             }
             // Transformations split over several events by transformationID.
             let mut tids = Vec::new();
-            for id in dirty.iter().filter(|id| self.expandable(id)) {
-                for &i in &self.loaded[id] {
-                    tids.extend(self.events[i].transformation_id.clone());
+            for &id in dirty.iter().filter(|&&id| self.expandable(id)) {
+                for &i in &self.loaded[&id] {
+                    tids.extend(self.events[i as usize].transformation_id);
                 }
             }
-            self.load_groups(&tids)?;
+            self.fetch(&tids, Fetch::Transformations)?;
+            let mut todo = Vec::new();
             for id in dirty {
                 if let Some(n) = self.nodes.get_mut(&id) {
                     n.dirty = false;
                 }
-                if self.expandable(&id) {
+                if self.expandable(id) {
+                    todo.clear();
                     match self.opts.direction {
-                        Direction::Forward => self.forward(&id),
-                        Direction::Backward => self.backward(&id),
+                        Direction::Forward => self.forward(id, &mut todo),
+                        Direction::Backward => self.backward(id, &mut todo),
+                    }
+                    let depth = self.nodes[&id].depth + 1;
+                    for &(to, kind, event, lo, hi, inside) in &todo {
+                        if self.reach(to, depth, lo, hi) {
+                            self.links.insert(
+                                (id, to, self.event_ids[event as usize]),
+                                Link {
+                                    kind,
+                                    event,
+                                    inside,
+                                },
+                            );
+                        }
                     }
                 }
             }
         }
     }
 
-    fn in_window(&self, id: &str) -> Vec<usize> {
-        let n = &self.nodes[id];
-        self.loaded[id]
+    fn in_window(&self, id: Sym) -> impl Iterator<Item = u32> + '_ {
+        let n = &self.nodes[&id];
+        self.loaded[&id]
             .iter()
             .copied()
-            .filter(|&i| (n.lo..=n.hi).contains(&self.events[i].time_ms))
-            .collect()
-    }
-
-    fn link(&mut self, from: &str, to: &str, kind: EdgeKind, e: usize, inside: Option<(i64, i64)>) {
-        let ev = &self.events[e];
-        let key = (from.to_string(), to.to_string(), ev.id.clone());
-        self.edges.insert(
-            key,
-            Edge {
-                from: from.to_string(),
-                to: to.to_string(),
-                kind,
-                event_id: ev.id.clone(),
-                time_ms: ev.time_ms,
-                inside_from_ms: inside.map(|(a, _)| a),
-                inside_until_ms: inside.and_then(|(_, b)| (b != i64::MAX).then_some(b)),
-            },
-        );
+            .filter(move |&i| (n.lo..=n.hi).contains(&self.events[i as usize].time_ms))
     }
 
     /// The end of `child`'s stay in `parent` entered by event `add`: the time of the first later
     /// DELETE of `parent` that removes it, or unbounded.
-    fn stay_end(&self, parent: &str, child: &str, add: usize) -> i64 {
-        let a = &self.events[add];
+    fn stay_end(&self, parent: Sym, child: Sym, add: u32) -> i64 {
+        let a = &self.events[add as usize];
         self.loaded
-            .get(parent)
+            .get(&parent)
             .into_iter()
             .flatten()
-            .map(|&i| &self.events[i])
-            .filter(|d| {
-                (d.time_ms, d.seq) > (a.time_ms, a.seq) && d.parent.as_deref() == Some(parent)
-            })
+            .map(|&i| &self.events[i as usize])
+            .filter(|d| (d.time_ms, d.seq) > (a.time_ms, a.seq) && d.parent == Some(parent))
             .filter(|d| d.removes(child))
             .map(|d| d.time_ms)
             .next()
             .unwrap_or(i64::MAX)
     }
 
-    fn forward(&mut self, id: &str) {
-        let depth = self.nodes[id].depth + 1;
-        let hi = self.nodes[id].hi;
+    /// The links forward from `id`, in the order they are followed: (to, kind, event, window
+    /// from, window until, stay).
+    fn forward(&self, id: Sym, todo: &mut Vec<Todo>) {
+        let hi = self.nodes[&id].hi;
         for i in self.in_window(id) {
-            let e = std::rc::Rc::clone(&self.events[i]);
+            let e = &self.events[i as usize];
             if e.is_transformation() && e.all_inputs().any(|x| x == id) {
                 for g in self.transformation(i) {
-                    let ge = std::rc::Rc::clone(&self.events[g]);
+                    let ge = &self.events[g as usize];
                     for out in ge.all_outputs() {
-                        if self.reach(out, depth, ge.time_ms, i64::MAX) {
-                            self.link(id, out, EdgeKind::Transformation, g, None);
-                        }
+                        todo.push((out, EdgeKind::Transformation, g, ge.time_ms, i64::MAX, None));
                     }
                 }
             }
-            if is_containment(&e)
+            if e.is_containment()
                 && e.all_children().any(|c| c == id)
-                && let Some(p) = e.parent.as_deref()
+                && let Some(p) = e.parent
             {
                 let end = self.stay_end(p, id, i).min(hi);
-                if self.reach(p, depth, e.time_ms, end) {
-                    self.link(id, p, EdgeKind::Aggregation, i, Some((e.time_ms, end)));
-                }
+                todo.push((
+                    p,
+                    EdgeKind::Aggregation,
+                    i,
+                    e.time_ms,
+                    end,
+                    Some((e.time_ms, end)),
+                ));
             }
-            for (serial, lot) in &e.ilmd_lots {
-                if lot == id && self.reach(serial, depth, e.time_ms, i64::MAX) {
-                    self.link(id, serial, EdgeKind::Lot, i, None);
+            if e.ilmd_lot_set.contains(&id) {
+                for &(serial, lot) in &e.ilmd_lots {
+                    if lot == id {
+                        todo.push((serial, EdgeKind::Lot, i, e.time_ms, i64::MAX, None));
+                    }
                 }
             }
         }
     }
 
-    fn backward(&mut self, id: &str) {
-        let depth = self.nodes[id].depth + 1;
-        let hi = self.nodes[id].hi;
+    fn backward(&self, id: Sym, todo: &mut Vec<Todo>) {
+        let hi = self.nodes[&id].hi;
         for i in self.in_window(id) {
-            let e = std::rc::Rc::clone(&self.events[i]);
+            let e = &self.events[i as usize];
             if e.is_transformation() && e.all_outputs().any(|x| x == id) {
                 for g in self.transformation(i) {
-                    let ge = std::rc::Rc::clone(&self.events[g]);
+                    let ge = &self.events[g as usize];
                     for inp in ge.all_inputs() {
-                        if self.reach(inp, depth, i64::MIN, ge.time_ms) {
-                            self.link(id, inp, EdgeKind::Transformation, g, None);
-                        }
+                        todo.push((inp, EdgeKind::Transformation, g, i64::MIN, ge.time_ms, None));
                     }
                 }
             }
-            if is_containment(&e) && e.parent.as_deref() == Some(id) {
+            if e.is_containment() && e.parent == Some(id) {
                 for c in e.all_children() {
                     let end = self.stay_end(id, c, i).min(hi);
-                    if self.reach(c, depth, i64::MIN, end) {
-                        self.link(id, c, EdgeKind::Aggregation, i, Some((e.time_ms, end)));
-                    }
+                    todo.push((
+                        c,
+                        EdgeKind::Aggregation,
+                        i,
+                        i64::MIN,
+                        end,
+                        Some((e.time_ms, end)),
+                    ));
                 }
             }
-            for (serial, lot) in &e.ilmd_lots {
-                if serial == id && self.reach(lot, depth, i64::MIN, e.time_ms) {
-                    self.link(id, lot, EdgeKind::Lot, i, None);
+            for &(serial, lot) in &e.ilmd_lots {
+                if serial == id {
+                    todo.push((lot, EdgeKind::Lot, i, i64::MIN, e.time_ms, None));
                 }
             }
         }
     }
 
-    fn finish(mut self, starts: Vec<String>) -> Trace {
-        let edges: Vec<Edge> = std::mem::take(&mut self.edges).into_values().collect();
-        let mut objects: Vec<ObjectFacts> = Vec::new();
-        let mut all_events: BTreeSet<(i64, i64, usize)> = BTreeSet::new();
-        let mut direct: HashMap<&str, Vec<usize>> = HashMap::new();
-        for id in &self.order {
-            let n = &self.nodes[id];
-            let list: Vec<usize> = self
-                .loaded
-                .get(id)
-                .into_iter()
-                .flatten()
-                .copied()
-                .filter(|&i| (n.lo..=n.hi).contains(&self.events[i].time_ms))
-                .collect();
-            for &i in &list {
-                all_events.insert((self.events[i].time_ms, self.events[i].seq, i));
-            }
-            direct.insert(id.as_str(), list);
-        }
-        // Custody: the object's own events, then (up to 4 levels of nesting) the steps of each
-        // container during the stay.
-        let mut custody: HashMap<&str, Vec<(usize, Option<String>)>> = direct
-            .iter()
-            .map(|(id, l)| (*id, l.iter().map(|&i| (i, None)).collect()))
+    fn finish(self, starts: Vec<Sym>) -> Walked {
+        let Walk {
+            syms,
+            events,
+            loaded,
+            nodes,
+            order,
+            links,
+            truncated,
+            opts,
+            ..
+        } = self;
+        let mut edges: Vec<(Sym, Sym, Sym, Link)> = links
+            .into_iter()
+            .map(|((f, t, e), l)| (f, t, e, l))
             .collect();
-        let stays: Vec<(&str, &str, i64, i64)> = edges
+        edges.sort_by(|a, b| {
+            (syms.name(a.0), syms.name(a.1), syms.name(a.2)).cmp(&(
+                syms.name(b.0),
+                syms.name(b.1),
+                syms.name(b.2),
+            ))
+        });
+        let edges: Vec<(Sym, Sym, Link)> =
+            edges.into_iter().map(|(f, t, _, l)| (f, t, l)).collect();
+        // Objects in answer order.
+        let start_set: BTreeSet<Sym> = starts.iter().copied().collect();
+        let mut objects: Vec<(Sym, u32, i64, i64)> = order
             .iter()
-            .filter(|e| e.kind == EdgeKind::Aggregation)
-            .map(|e| {
-                let (child, parent) = match self.opts.direction {
-                    Direction::Forward => (e.from.as_str(), e.to.as_str()),
-                    Direction::Backward => (e.to.as_str(), e.from.as_str()),
-                };
-                (
-                    child,
-                    parent,
-                    e.inside_from_ms.unwrap_or(i64::MIN),
-                    e.inside_until_ms.unwrap_or(i64::MAX),
-                )
+            .map(|id| {
+                let n = &nodes[id];
+                (*id, n.depth, n.lo, n.hi)
             })
             .collect();
-        for _ in 0..4 {
-            let mut changed = false;
-            for &(child, parent, a, b) in &stays {
-                let add: Vec<(usize, Option<String>)> = custody
-                    .get(parent)
+        objects.sort_by(|a, b| {
+            (!start_set.contains(&a.0), a.1, syms.name(a.0)).cmp(&(
+                !start_set.contains(&b.0),
+                b.1,
+                syms.name(b.0),
+            ))
+        });
+        let position: FxMap<Sym, usize> =
+            objects.iter().enumerate().map(|(k, o)| (o.0, k)).collect();
+        let direct: Vec<Vec<u32>> = objects
+            .iter()
+            .map(|&(id, _, lo, hi)| {
+                loaded
+                    .get(&id)
                     .into_iter()
                     .flatten()
-                    .filter(|(i, _)| (a..=b).contains(&self.events[*i].time_ms))
-                    .map(|(i, via)| (*i, Some(via.clone().unwrap_or_else(|| parent.to_string()))))
-                    .collect();
-                let mine = custody.entry(child).or_default();
-                for (i, via) in add {
+                    .copied()
+                    .filter(|&i| (lo..=hi).contains(&events[i as usize].time_ms))
+                    .collect()
+            })
+            .collect();
+        // Custody: the object's own events, then (up to 4 levels of nesting) the steps of each
+        // container during the stay.
+        let mut custody: Vec<Vec<(u32, Option<Sym>)>> = direct
+            .iter()
+            .map(|l| l.iter().map(|&i| (i, None)).collect())
+            .collect();
+        let stays: Vec<(usize, usize, Sym, i64, i64)> = edges
+            .iter()
+            .filter(|(_, _, l)| l.kind == EdgeKind::Aggregation)
+            .filter_map(|&(from, to, l)| {
+                let (child, parent) = match opts.direction {
+                    Direction::Forward => (from, to),
+                    Direction::Backward => (to, from),
+                };
+                let (a, b) = l.inside.unwrap_or((i64::MIN, i64::MAX));
+                Some((
+                    *position.get(&child)?,
+                    *position.get(&parent)?,
+                    parent,
+                    a,
+                    b,
+                ))
+            })
+            .collect();
+        let mut add: Vec<(u32, Option<Sym>)> = Vec::new();
+        for _ in 0..4 {
+            let mut changed = false;
+            for &(child, parent, parent_sym, a, b) in &stays {
+                add.clear();
+                add.extend(
+                    custody[parent]
+                        .iter()
+                        .filter(|(i, _)| (a..=b).contains(&events[*i as usize].time_ms))
+                        .map(|&(i, via)| (i, Some(via.unwrap_or(parent_sym)))),
+                );
+                let mine = &mut custody[child];
+                for &(i, via) in &add {
                     if !mine.iter().any(|(j, _)| *j == i) {
                         mine.push((i, via));
                         changed = true;
@@ -458,51 +603,122 @@ impl Walk<'_> {
                 break;
             }
         }
-        let start_set: BTreeSet<&str> = starts.iter().map(String::as_str).collect();
-        for id in &self.order {
-            let n = &self.nodes[id];
-            let mut steps = custody.remove(id.as_str()).unwrap_or_default();
-            steps.sort_by_key(|(i, _)| (self.events[*i].time_ms, self.events[*i].seq));
-            let steps: Vec<CustodyStep> = steps
-                .into_iter()
-                .map(|(i, via)| self.step(&self.events[i], id, via))
+        for steps in &mut custody {
+            steps.sort_by_key(|(i, _)| (events[*i as usize].time_ms, events[*i as usize].seq));
+        }
+        Walked {
+            syms,
+            events,
+            direction: opts.direction,
+            truncated,
+            starts,
+            objects,
+            direct,
+            custody,
+            edges,
+        }
+    }
+}
+
+type Todo = (Sym, EdgeKind, u32, i64, i64, Option<(i64, i64)>);
+
+impl Walked {
+    fn name(&self, k: Sym) -> &str {
+        self.syms.name(k)
+    }
+
+    fn opt(&self, k: Option<Sym>) -> Option<String> {
+        k.map(|k| self.name(k).to_string())
+    }
+
+    fn kind(&self, id: Sym, own: &[u32]) -> ObjectKind {
+        kind_of(
+            self.name(id),
+            own.iter().map(|&i| &self.events[i as usize]),
+            id,
+        )
+    }
+
+    fn last_quantity(&self, id: Sym, own: &[u32]) -> Option<(f64, Option<Sym>)> {
+        own.iter()
+            .rev()
+            .find_map(|&i| self.events[i as usize].quantity_of(id))
+    }
+
+    /// The answer of `trace`.
+    pub(crate) fn into_trace(self) -> Trace {
+        let edges: Vec<Edge> = self
+            .edges
+            .iter()
+            .map(|&(from, to, l)| {
+                let ev = &self.events[l.event as usize];
+                Edge {
+                    from: self.name(from).to_string(),
+                    to: self.name(to).to_string(),
+                    kind: l.kind,
+                    event_id: ev.id.to_string(),
+                    time_ms: ev.time_ms,
+                    inside_from_ms: l.inside.map(|(a, _)| a),
+                    inside_until_ms: l.inside.and_then(|(_, b)| (b != i64::MAX).then_some(b)),
+                }
+            })
+            .collect();
+        let mut objects = Vec::with_capacity(self.objects.len());
+        for (k, &(id, depth, lo, hi)) in self.objects.iter().enumerate() {
+            let own = &self.direct[k];
+            let steps: Vec<CustodyStep> = self.custody[k]
+                .iter()
+                .map(|&(i, via)| self.step(&self.events[i as usize], id, via))
                 .collect();
-            let own = &direct[id.as_str()];
-            let kind = kind_of(id, own.iter().map(|&i| &*self.events[i]));
-            let last_quantity = own.iter().rev().find_map(|&i| {
-                self.events[i]
-                    .quantity_of(id)
-                    .map(|(quantity, uom)| Quantity { quantity, uom })
-            });
             objects.push(ObjectFacts {
-                id: id.clone(),
-                kind,
-                depth: n.depth,
-                from_ms: (n.lo != i64::MIN).then_some(n.lo),
-                until_ms: (n.hi != i64::MAX).then_some(n.hi),
-                events: own.iter().map(|&i| self.events[i].id.clone()).collect(),
+                id: self.name(id).to_string(),
+                kind: self.kind(id, own),
+                depth,
+                from_ms: (lo != i64::MIN).then_some(lo),
+                until_ms: (hi != i64::MAX).then_some(hi),
+                events: own
+                    .iter()
+                    .map(|&i| self.events[i as usize].id.to_string())
+                    .collect(),
                 last_seen_ms: steps.last().map(|s| s.time_ms),
                 last_holder: steps.last().map(|s| s.holder.clone()),
                 last_location: steps.iter().rev().find_map(|s| s.location.clone()),
                 last_disposition: steps.iter().rev().find_map(|s| s.disposition.clone()),
-                last_quantity,
+                last_quantity: self.last_quantity(id, own).map(|(quantity, uom)| Quantity {
+                    quantity,
+                    uom: self.opt(uom),
+                }),
                 custody: steps,
             });
         }
-        objects.sort_by(|a, b| {
-            let sa = !start_set.contains(a.id.as_str());
-            let sb = !start_set.contains(b.id.as_str());
-            (sa, a.depth, &a.id).cmp(&(sb, b.depth, &b.id))
-        });
+        let mut all: Vec<(i64, i64, u32)> = self
+            .direct
+            .iter()
+            .flatten()
+            .map(|&i| {
+                (
+                    self.events[i as usize].time_ms,
+                    self.events[i as usize].seq,
+                    i,
+                )
+            })
+            .collect();
+        all.sort_unstable();
+        all.dedup();
         let mut seen = BTreeSet::new();
-        let events = all_events
+        let events = all
             .into_iter()
-            .map(|(_, _, i)| self.events[i].id.clone())
-            .filter(|id| seen.insert(id.clone()))
+            .map(|(_, _, i)| &*self.events[i as usize].id)
+            .filter(|id| seen.insert(*id))
+            .map(str::to_string)
             .collect();
         Trace {
-            start: starts,
-            direction: self.opts.direction,
+            start: self
+                .starts
+                .iter()
+                .map(|&s| self.name(s).to_string())
+                .collect(),
+            direction: self.direction,
             events,
             objects,
             edges,
@@ -510,59 +726,92 @@ impl Walk<'_> {
         }
     }
 
-    fn step(&self, e: &Ev, id: &str, via: Option<String>) -> CustodyStep {
-        let loc = |list: &[(String, String)]| {
-            list.iter()
-                .find(|(t, _)| t == "location")
-                .map(|(_, v)| v.clone())
-        };
+    fn step(&self, e: &CEv, id: Sym, via: Option<Sym>) -> CustodyStep {
         CustodyStep {
             time_ms: e.time_ms,
-            event_id: e.id.clone(),
-            biz_step: e.biz_step.clone(),
-            disposition: e.disposition.clone(),
-            holder: e.owner.clone(),
+            event_id: e.id.to_string(),
+            biz_step: self.opt(e.biz_step),
+            disposition: self.opt(e.disposition),
+            holder: self.name(e.owner).to_string(),
             role: if via.is_some() {
                 "container"
             } else {
                 e.role_of(id)
             },
-            location: e.location().map(str::to_string),
-            source: Ev::party(&e.sources).map(str::to_string),
-            destination: Ev::party(&e.destinations).map(str::to_string),
-            source_location: loc(&e.sources),
-            destination_location: loc(&e.destinations),
+            location: self.opt(e.location),
+            source: self.opt(e.source_party),
+            destination: self.opt(e.destination_party),
+            source_location: self.opt(e.source_location),
+            destination_location: self.opt(e.destination_location),
             quantity: if via.is_none() {
-                e.quantity_of(id)
-                    .map(|(quantity, uom)| Quantity { quantity, uom })
+                e.quantity_of(id).map(|(quantity, uom)| Quantity {
+                    quantity,
+                    uom: self.opt(uom),
+                })
             } else {
                 None
             },
-            via,
+            via: self.opt(via),
         }
     }
-}
 
-/// An aggregation that puts children into a parent (ADD) or confirms they are in it (OBSERVE).
-fn is_containment(e: &Ev) -> bool {
-    e.is_aggregation() && !e.action_is("DELETE") && e.parent.is_some()
+    /// The recall scope, straight from the interned walk (the same as `recall::scope` of
+    /// [`Walked::into_trace`]).
+    pub(crate) fn scope(&self) -> RecallScope {
+        let serialised: BTreeSet<&str> = self
+            .edges
+            .iter()
+            .filter(|(_, _, l)| l.kind == EdgeKind::Lot)
+            .map(|&(from, to, _)| match self.direction {
+                Direction::Forward => self.name(from),
+                Direction::Backward => self.name(to),
+            })
+            .collect();
+        let views = self.objects.iter().enumerate().map(|(k, &(id, _, _, _))| {
+            let kind = self.kind(id, &self.direct[k]);
+            // Serials count 1 each: their stated quantities are not read.
+            let quantities = kind != ObjectKind::Serial;
+            ObjView {
+                id: self.name(id),
+                kind,
+                steps: self.custody[k]
+                    .iter()
+                    .map(|&(i, via)| {
+                        let e = &self.events[i as usize];
+                        let name = |s: Option<Sym>| s.map(|s| self.name(s));
+                        StepView {
+                            holder: (e.owner, e.location),
+                            biz_step: name(e.biz_step),
+                            disposition: name(e.disposition),
+                            role: if via.is_some() {
+                                "container"
+                            } else {
+                                e.role_of(id)
+                            },
+                            quantity: if via.is_none() && quantities {
+                                e.quantity_of(id).map(|(q, uom)| (q, name(uom)))
+                            } else {
+                                None
+                            },
+                        }
+                    })
+                    .collect(),
+            }
+        });
+        crate::recall::scope_of_views(views, &serialised, self.truncated, |(o, l)| {
+            (self.name(o), l.map(|l| self.name(l)))
+        })
+    }
 }
 
 /// What an object is, from its identifier and its events.
-pub(crate) fn kind_of<'e>(id: &str, events: impl Iterator<Item = &'e Ev>) -> ObjectKind {
-    let dl = id.strip_prefix(gs1::CANONICAL_HOST).unwrap_or("");
-    if dl.starts_with("/00/") || id.starts_with("urn:epc:id:sscc:") {
-        return ObjectKind::Container;
-    }
-    if dl.contains("/21/") || id.starts_with("urn:epc:id:sgtin:") {
-        return ObjectKind::Serial;
-    }
-    if dl.contains("/10/") || id.starts_with("urn:epc:class:") {
-        return ObjectKind::Lot;
+fn kind_of<'e>(name: &str, events: impl Iterator<Item = &'e CEv>, id: Sym) -> ObjectKind {
+    if let Some(k) = kind_by_name(name) {
+        return k;
     }
     let mut kind = ObjectKind::Serial;
     for e in events {
-        if e.parent.as_deref() == Some(id) {
+        if e.parent == Some(id) {
             return ObjectKind::Container;
         }
         let lists = [
@@ -576,4 +825,19 @@ pub(crate) fn kind_of<'e>(id: &str, events: impl Iterator<Item = &'e Ev>) -> Obj
         }
     }
     kind
+}
+
+/// The kind an identifier's own form says, if it says one.
+fn kind_by_name(id: &str) -> Option<ObjectKind> {
+    let dl = id.strip_prefix(gs1::CANONICAL_HOST).unwrap_or("");
+    if dl.starts_with("/00/") || id.starts_with("urn:epc:id:sscc:") {
+        return Some(ObjectKind::Container);
+    }
+    if dl.contains("/21/") || id.starts_with("urn:epc:id:sgtin:") {
+        return Some(ObjectKind::Serial);
+    }
+    if dl.contains("/10/") || id.starts_with("urn:epc:class:") {
+        return Some(ObjectKind::Lot);
+    }
+    None
 }

@@ -73,6 +73,12 @@ fn check(
     opts.batch_max = 7; // force many frontier batches
     let got = trace::trace(store, &Scope::All, start, &opts).unwrap();
     assert!(!got.truncated);
+    // The recall scope straight from the walk is the scope of the trace.
+    assert_eq!(
+        trace::recall_scope(store, &Scope::All, start, &opts).unwrap(),
+        trace::recall::scope(&got),
+        "recall scope from {start:?} {direction:?}"
+    );
     let want = naive::trace(
         reference,
         start,

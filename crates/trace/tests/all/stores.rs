@@ -163,6 +163,12 @@ fn same_as_in_memory(store: &dyn Store) {
     assert!(a.objects.len() > 1);
     // The recall scope computed from it: the same lots, serials, containers and holders.
     let (sa, sb) = (trace::recall::scope(&a), trace::recall::scope(&b));
+    let direct = trace::recall_scope(store, &Scope::All, std::slice::from_ref(&first_lot), &opts);
+    assert_eq!(
+        direct.unwrap(),
+        sa,
+        "recall scope without the trace, {first_lot}"
+    );
     assert_eq!(
         (&sa.lots, &sa.serials, &sa.containers),
         (&sb.lots, &sb.serials, &sb.containers)
