@@ -347,8 +347,7 @@ pub fn compute_scope(
         });
     }
     let opts = trace::TraceOptions::new(trace::Direction::Forward);
-    let t = trace::trace(s, scope, &ids, &opts).map_err(trace_store_err)?;
-    let mut sc = trace::recall::scope(&t);
+    let mut sc = trace::recall_scope(s, scope, &ids, &opts).map_err(trace_store_err)?;
     sc.truncated |= truncated;
     Ok(sc)
 }
