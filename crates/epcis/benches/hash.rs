@@ -228,7 +228,12 @@ fn profile(mode: &str) {
     let hasher = Hasher::new(&events[0].1);
     let mut buf = String::with_capacity(4096);
     let texts: Vec<String> = events.iter().map(|(e, _)| e.to_string()).collect();
-    for ((e, _), text) in events.iter().zip(&texts) {
+    // `ZL_HASH_PASSES=n`: n passes (for sampling profilers).
+    let passes: usize = std::env::var("ZL_HASH_PASSES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1);
+    for ((e, _), text) in std::iter::repeat_n(events.iter().zip(&texts), passes).flatten() {
         buf.clear();
         match mode {
             "raw" => hasher.prehash_json_into(black_box(text), &mut buf).unwrap(),
@@ -269,6 +274,12 @@ fn main() {
         ),
         ("all reference JSON events", load("")),
     ] {
+        // `ZL_HASH_SETS=word`: only the inputs whose label contains the word.
+        if let Ok(only) = std::env::var("ZL_HASH_SETS")
+            && !label.contains(&only)
+        {
+            continue;
+        }
         let bytes: usize = events.iter().map(|(e, _)| e.to_string().len()).sum();
         let pre: usize = events
             .iter()

@@ -89,14 +89,14 @@ pub(super) struct Items<'n> {
 }
 
 /// The text of string token `t`.
-#[inline]
+#[inline(always)]
 fn text_of<'a>(src: &'a str, unescaped: &'a str, t: Tok) -> &'a str {
     let base = if t.escaped { unescaped } else { src };
     &base[t.start as usize..(t.start + t.len) as usize]
 }
 
 impl<'n> Doc<'n> {
-    #[inline]
+    #[inline(always)]
     fn str(&self, t: Tok) -> &'n str {
         text_of(self.src, self.unescaped, t)
     }
@@ -124,7 +124,7 @@ impl<'n> Doc<'n> {
 impl<'n> Iterator for Members<'n> {
     type Item = (&'n str, Raw<'n>);
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self) -> Option<Self::Item> {
         if self.i >= self.end {
             return None;
@@ -145,7 +145,7 @@ impl<'n> Iterator for Members<'n> {
 impl<'n> Iterator for Items<'n> {
     type Item = Raw<'n>;
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self) -> Option<Self::Item> {
         if self.i >= self.end {
             return None;
@@ -160,7 +160,7 @@ impl<'n> Iterator for Items<'n> {
 }
 
 impl<'n> Raw<'n> {
-    #[inline]
+    #[inline(always)]
     fn tok(self) -> Tok {
         self.doc.toks[self.i as usize]
     }
@@ -170,12 +170,12 @@ impl<'n> Json<'n> for Raw<'n> {
     type Members = Members<'n>;
     type Items = Items<'n>;
 
-    #[inline]
+    #[inline(always)]
     fn is_null(self) -> bool {
         self.tok().kind == Kind::Null
     }
 
-    #[inline]
+    #[inline(always)]
     fn members(self) -> Option<Members<'n>> {
         let t = self.tok();
         (t.kind == Kind::Obj).then_some(Members {
@@ -185,7 +185,7 @@ impl<'n> Json<'n> for Raw<'n> {
         })
     }
 
-    #[inline]
+    #[inline(always)]
     fn items(self) -> Option<Items<'n>> {
         let t = self.tok();
         (t.kind == Kind::Arr).then_some(Items {
@@ -195,7 +195,7 @@ impl<'n> Json<'n> for Raw<'n> {
         })
     }
 
-    #[inline]
+    #[inline(always)]
     fn text(self) -> Text<'n> {
         let t = self.tok();
         match t.kind {
@@ -208,8 +208,8 @@ impl<'n> Json<'n> for Raw<'n> {
     }
 }
 
-/// The position of the first JSON white space byte at or after `p` that is not white space.
-#[inline]
+/// The position of the first byte at or after `p` that is not JSON white space.
+#[inline(always)]
 fn ws(b: &[u8], mut p: usize) -> usize {
     while let Some(&c) = b.get(p)
         && matches!(c, b' ' | b'\n' | b'\r' | b'\t')
@@ -223,7 +223,7 @@ fn ws(b: &[u8], mut p: usize) -> usize {
 /// eight bytes at a time: the classic "has zero byte" test for `"` and `\`, and its "has byte
 /// less than" form for control bytes. In each test only bytes above a real hit can be false
 /// hits, so the lowest flagged byte is exact.
-#[inline]
+#[inline(always)]
 fn find_special(b: &[u8], mut i: usize) -> usize {
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
@@ -261,7 +261,7 @@ fn hex4(b: &[u8], p: usize) -> Option<u32> {
 }
 
 /// A fingerprint of an object key: its length and three of its bytes.
-#[inline]
+#[inline(always)]
 fn fingerprint(k: &[u8]) -> u32 {
     let n = k.len();
     if n == 0 {
@@ -354,7 +354,7 @@ impl Tokens {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn push(&mut self, kind: Kind, start: usize, len: usize) {
         let end = self.toks.len() as u32 + 1;
         self.toks.push(Tok {
@@ -396,6 +396,7 @@ impl Tokens {
     }
 
     /// An object key at `p`, its colon and the white space after: the position of its value.
+    #[inline(always)]
     fn key(&mut self, src: &str, p: usize) -> Option<usize> {
         let b = src.as_bytes();
         if b.get(p) != Some(&b'"') {
@@ -409,7 +410,7 @@ impl Tokens {
     }
 
     /// A string at `p` (its opening quote): the position after its closing quote.
-    #[inline]
+    #[inline(always)]
     fn string(&mut self, src: &str, p: usize, key: bool) -> Option<usize> {
         let b = src.as_bytes();
         let start = p + 1;
