@@ -447,7 +447,8 @@ impl Contingency {
                 let p1 = 1.0 + (t.a + t.b) as f64;
                 let q1 = 1.0 + (t.a + t.c) as f64;
                 let r1 = 1.0 + a;
-                let r2b = n - a - 1.0 + n2sq / (q1 * p1);
+                // r1 + r2b with r2b = N − a − 1 + (N + 2)²/(q1·p1) (as in `Table2x2::bcpnn`).
+                let x = n + n2sq / (q1 * p1);
                 let (dr1, tr1) = match by_a.get_mut(t.a as usize) {
                     Some(slot) => {
                         if slot.0.is_nan() {
@@ -457,7 +458,7 @@ impl Contingency {
                     }
                     None => (digamma(r1), trigamma(r1)),
                 };
-                let (ds, ts) = digamma_trigamma(r1 + r2b);
+                let (ds, ts) = digamma_trigamma(x);
                 let (pd, pt) = prod[c.product as usize];
                 let (ed, et) = ev[c.event as usize];
                 let ic = (dr1 - ds - (pd + ed)) * inv_ln2;
