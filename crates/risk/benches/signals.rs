@@ -31,21 +31,21 @@ fn measures(name: &str, table: &Contingency, runs: usize, out_dir: Option<&str>)
     let (d, v) = best(runs, || table.prr_all());
     std::hint::black_box(&v);
     println!(
-        "  compute PRR+CI+chi2+Evans: {:.4} s ({:.0} ns/cell)",
+        "  compute PRR+CI+chi2+Evans: {:.6} s ({:.0} ns/cell)",
         d.as_secs_f64(),
         d.as_nanos() as f64 / table.cells.len() as f64
     );
     let (d, v) = best(runs, || table.ror_all());
     std::hint::black_box(&v);
     println!(
-        "  compute ROR+CI: {:.4} s ({:.0} ns/cell)",
+        "  compute ROR+CI: {:.6} s ({:.0} ns/cell)",
         d.as_secs_f64(),
         d.as_nanos() as f64 / table.cells.len() as f64
     );
     let (d, v) = best(runs, || table.bcpnn_all());
     std::hint::black_box(&v);
     println!(
-        "  compute BCPNN IC/IC025/IC975: {:.4} s ({:.0} ns/cell)",
+        "  compute BCPNN IC/IC025/IC975: {:.6} s ({:.0} ns/cell)",
         d.as_secs_f64(),
         d.as_nanos() as f64 / table.cells.len() as f64
     );
@@ -68,7 +68,7 @@ fn measures(name: &str, table: &Contingency, runs: usize, out_dir: Option<&str>)
     let (d, v) = best(runs, || f.prior.score_all(&pts));
     std::hint::black_box(&v);
     println!(
-        "  compute MGPS EBGM/EB05/EB95: {:.4} s ({:.0} ns/cell)",
+        "  compute MGPS EBGM/EB05/EB95: {:.6} s ({:.0} ns/cell)",
         d.as_secs_f64(),
         d.as_nanos() as f64 / table.cells.len() as f64
     );

@@ -316,10 +316,14 @@ pub fn gamma_p_front_tol(a: f64, y: f64, front: f64, abs_tol: f64) -> f64 {
         let mut ap = a;
         let mut del = 1.0 / a;
         let mut sum = del;
-        for _ in 0..100_000 {
-            ap += 1.0;
-            del *= y / ap;
-            sum += del;
+        // Two terms per step from one division: y/(ap+1) = y(ap+2)/((ap+1)(ap+2)).
+        for _ in 0..50_000 {
+            let (a1, a2) = (ap + 1.0, ap + 2.0);
+            let yr = y / (a1 * a2);
+            let del1 = del * (yr * a2);
+            del = del1 * (yr * a1);
+            sum += del1 + del;
+            ap = a2;
             // The terms after this one shrink at least by y/(ap + 1) each: they add at most
             // del·y/(ap + 1 − y).
             if del < sum * 1e-16 || front * del * y < abs_tol * (ap + 1.0 - y) {
