@@ -453,41 +453,42 @@ impl MgpsPrior {
         let give_up = AtomicBool::new(false);
         let trial = SEEN_TRIAL / threads;
         let give_up = &give_up;
+        let work = move |t: usize| {
+            let mut per_count = PerCounts::new(cells);
+            let mut map = ScoreMap::default();
+            map.reserve((cells.len() / threads).min(1 << 16));
+            let (mut owned, mut hits) = (0usize, 0usize);
+            for &(n, e) in cells {
+                let key = (n, e.to_bits());
+                if owner(key, threads) != t {
+                    continue;
+                }
+                owned += 1;
+                if owned == trial && hits < trial / 4 {
+                    give_up.store(true, Ordering::Relaxed);
+                }
+                if owned % 1024 == 0 && give_up.load(Ordering::Relaxed) {
+                    return None;
+                }
+                match map.entry(key) {
+                    std::collections::hash_map::Entry::Occupied(_) => hits += 1,
+                    std::collections::hash_map::Entry::Vacant(v) => {
+                        v.insert(self.score_with(&per_count.get(self, n), n, e));
+                    }
+                }
+            }
+            Some(map)
+        };
+        // Helpers for owners 1, 2, …; the calling thread is owner 0.
         let maps: Vec<Option<ScoreMap>> = std::thread::scope(|s| {
-            let handles: Vec<_> = (0..threads)
-                .map(|t| {
-                    s.spawn(move || {
-                        let mut per_count = PerCounts::new(cells);
-                        let mut map = ScoreMap::default();
-                        map.reserve((cells.len() / threads).min(1 << 16));
-                        let (mut owned, mut hits) = (0usize, 0usize);
-                        for &(n, e) in cells {
-                            let key = (n, e.to_bits());
-                            if owner(key, threads) != t {
-                                continue;
-                            }
-                            owned += 1;
-                            if owned == trial && hits < trial / 4 {
-                                give_up.store(true, Ordering::Relaxed);
-                            }
-                            if owned % 1024 == 0 && give_up.load(Ordering::Relaxed) {
-                                return None;
-                            }
-                            match map.entry(key) {
-                                std::collections::hash_map::Entry::Occupied(_) => hits += 1,
-                                std::collections::hash_map::Entry::Vacant(v) => {
-                                    v.insert(self.score_with(&per_count.get(self, n), n, e));
-                                }
-                            }
-                        }
-                        Some(map)
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().expect("a scoring thread panicked"))
-                .collect()
+            let handles: Vec<_> = (1..threads).map(|t| s.spawn(move || work(t))).collect();
+            let mut maps = vec![work(0)];
+            maps.extend(
+                handles
+                    .into_iter()
+                    .map(|h| h.join().expect("a scoring thread panicked")),
+            );
+            maps
         });
         if give_up.load(Ordering::Relaxed) {
             return None;

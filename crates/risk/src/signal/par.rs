@@ -21,10 +21,16 @@ pub(crate) fn threads_for(len: usize, min_per_thread: usize) -> usize {
         .max(1)
 }
 
-/// `f` over every item, in order, with consecutive chunks of `items` on separate threads when
-/// there are at least `2 × min_per_thread` items. Each thread starts from its own `state(chunk)`
-/// (e.g. a cache) and writes its results straight into its own part of the output, so nothing is
-/// copied and the output's pages are first touched in parallel.
+/// Items per block handed out to the threads of [`map_with`].
+const BLOCK: usize = 2_048;
+
+/// `f` over every item, in order. With at least `2 × min_per_thread` items the work is shared by
+/// the calling thread and helper threads (up to [`threads_for`] in all): each takes the next
+/// block of `BLOCK` items until none is left and writes its results straight into that block of
+/// the output, so nothing is copied, the output's pages are first touched in parallel, and a
+/// helper that the scheduler starts late (a busy machine) leaves its share to the others instead
+/// of holding up the result. Each thread starts from its own `state(items)` (e.g. a cache);
+/// `f` must not depend on what the state has seen, so the result does not depend on the split.
 pub(crate) fn map_with<T: Sync, U: Send, S>(
     items: &[T],
     min_per_thread: usize,
@@ -38,23 +44,37 @@ pub(crate) fn map_with<T: Sync, U: Send, S>(
     }
     let len = items.len();
     let mut out: Vec<U> = Vec::with_capacity(len);
-    let chunk = len.div_ceil(threads);
-    let (state, f) = (&state, &f);
-    let fill = move |src: &[T], dst: &mut [MaybeUninit<U>]| {
-        let mut s = state(src);
-        for (x, slot) in src.iter().zip(dst) {
-            slot.write(f(&mut s, x));
-        }
-    };
-    std::thread::scope(|sc| {
-        let dst = &mut out.spare_capacity_mut()[..len];
-        for (src, dst) in items.chunks(chunk).zip(dst.chunks_mut(chunk)) {
-            sc.spawn(move || fill(src, dst));
-        }
-    });
-    // SAFETY: `items.chunks(chunk)` and the first `len` spare slots split by `chunks_mut(chunk)`
-    // pair up one to one with equal lengths, and `fill` writes every slot of its part; the scope
-    // has joined all threads (a panic in one propagates before this line). So the first `len`
+    {
+        let blocks: Vec<(&[T], &mut [MaybeUninit<U>])> = items
+            .chunks(BLOCK)
+            .zip(out.spare_capacity_mut()[..len].chunks_mut(BLOCK))
+            .collect();
+        let queue = std::sync::Mutex::new(blocks.into_iter());
+        let (state, f, queue) = (&state, &f, &queue);
+        let work = move || {
+            let mut s = state(items);
+            loop {
+                let next = queue
+                    .lock()
+                    .expect("no worker panics holding the queue")
+                    .next();
+                let Some((src, dst)) = next else { break };
+                for (x, slot) in src.iter().zip(dst) {
+                    slot.write(f(&mut s, x));
+                }
+            }
+        };
+        std::thread::scope(|sc| {
+            for _ in 1..threads {
+                sc.spawn(work);
+            }
+            work();
+        });
+    }
+    // SAFETY: `items.chunks(BLOCK)` and the first `len` spare slots split by `chunks_mut(BLOCK)`
+    // pair up one to one with equal lengths and cover all `len` slots; every block leaves the
+    // queue exactly once and the thread that takes it writes every slot of it; the scope has
+    // joined all threads (a panic in one propagates before this line). So the first `len`
     // elements are initialised.
     unsafe { out.set_len(len) };
     out
