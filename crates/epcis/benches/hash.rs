@@ -212,6 +212,36 @@ fn from_text(events: &[(Value, Value)], hasher: &Hasher<'_>) {
     println!("  parse each text + event_hash, cycled {:>9.0} events/s", r);
 }
 
+/// A whole `zhiliang demo` document of `n` events, as `zhiliang hash` reads it: parsed into a
+/// `Value` and `document_hashes`, against `document_hashes_json` (each event from its text).
+/// Per-core rates, best of 3.
+fn whole_document(n: usize) {
+    let mut text = Vec::new();
+    demo::write_document(&demo::DemoConfig::new(n, 42, 1_700_000_000_000), &mut text).unwrap();
+    let text = String::from_utf8(text).unwrap();
+    let (mut parsed, mut raw) = (0f64, 0f64);
+    for _ in 0..3 {
+        let t = Instant::now();
+        let c = cpu_time();
+        let doc: Value = serde_json::from_str(black_box(&text)).unwrap();
+        let a = black_box(epcis::hash::document_hashes(&doc).unwrap());
+        drop(doc);
+        parsed = parsed.max(n as f64 / elapsed(t, c));
+        let t = Instant::now();
+        let c = cpu_time();
+        let b = black_box(epcis::hash::document_hashes_json(black_box(&text)).unwrap());
+        raw = raw.max(n as f64 / elapsed(t, c));
+        assert_eq!(a, b);
+    }
+    println!(
+        "  whole document ({} MB): parse + document_hashes {:.0} events/s, \
+         document_hashes_json {:.0} events/s",
+        text.len() >> 20,
+        parsed,
+        raw
+    );
+}
+
 fn elapsed(t: Instant, cpu_start: Option<Duration>) -> f64 {
     match (cpu_start, cpu_time()) {
         (Some(a), Some(b)) if b > a => (b - a).as_secs_f64(),
@@ -219,9 +249,10 @@ fn elapsed(t: Instant, cpu_start: Option<Duration>) -> f64 {
     }
 }
 
-/// `ZL_HASH_PROFILE=fast|reference|hash|raw|raw-hash`: one pass over the 20,000 demo events
-/// with one reused `Hasher` (`prehash_into`, `reference_prehash_into`, `event_hash`,
-/// `prehash_json_into` or `event_hash_json`), for instruction counts:
+/// `ZL_HASH_PROFILE=fast|reference|hash|raw|raw-hash|parse`: one pass over the 20,000 demo
+/// events with one reused `Hasher` (`prehash_into`, `reference_prehash_into`, `event_hash`,
+/// `prehash_json_into`, `event_hash_json`, or parsing each event's text and `prehash_into`),
+/// for instruction counts:
 /// `valgrind --tool=callgrind --toggle-collect='epcis::hash::Hasher::prehash_into' <bench> `.
 fn profile(mode: &str) {
     let events = demo_events(20_000);
@@ -237,6 +268,10 @@ fn profile(mode: &str) {
         buf.clear();
         match mode {
             "raw" => hasher.prehash_json_into(black_box(text), &mut buf).unwrap(),
+            "parse" => {
+                let e: Value = serde_json::from_str(black_box(text)).unwrap();
+                hasher.prehash_into(&e, &mut buf).unwrap();
+            }
             "raw-hash" => buf.push_str(&hasher.event_hash_json(black_box(text)).unwrap()),
             "fast" => hasher.prehash_into(black_box(e), &mut buf).unwrap(),
             "reference" => hasher
@@ -359,6 +394,7 @@ fn main() {
             });
             println!("  Hasher::event_hash, 256 warm events {:>9.0} events/s", r);
             right_after_parsing(&events);
+            whole_document(events.len());
         }
     }
 }
