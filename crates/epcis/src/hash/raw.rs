@@ -317,7 +317,7 @@ impl Tokens {
                 b't' => p = self.literal(b, p, b"true", Kind::True)?,
                 b'f' => p = self.literal(b, p, b"false", Kind::False)?,
                 b'n' => p = self.literal(b, p, b"null", Kind::Null)?,
-                b'-' | b'0'..=b'9' => p = self.number(b, p)?,
+                b'-' | b'0'..=b'9' => p = self.number(src, p)?,
                 _ => return None,
             }
             // After a value: separators and the ends of containers.
@@ -504,7 +504,9 @@ impl Tokens {
     }
 
     /// A number at `p` (JSON grammar: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`).
-    fn number(&mut self, b: &[u8], p: usize) -> Option<usize> {
+    /// Numbers that `serde_json` cannot read (out of the range of a double) are refused.
+    fn number(&mut self, src: &str, p: usize) -> Option<usize> {
+        let b = src.as_bytes();
         let digits = |mut q: usize| {
             while b.get(q).is_some_and(u8::is_ascii_digit) {
                 q += 1;
@@ -538,6 +540,10 @@ impl Tokens {
                 return None;
             }
             q = r;
+        }
+        // Short integers are exact; anything else is read as `serde_json` reads it (rare).
+        if q - start > 16 || b[start..q].iter().any(|c| matches!(c, b'.' | b'e' | b'E')) {
+            serde_json::from_str::<serde_json::Number>(&src[start..q]).ok()?;
         }
         self.push(Kind::Num, start, q - start);
         Some(q)
@@ -575,6 +581,8 @@ mod tests {
             "{\"a\":1.}",
             "{\"a\":.5}",
             "{\"a\":1e}",
+            "{\"a\":1e400}",
+            "{\"a\":-1e400}",
             "{\"a\":tru}",
             "{\"a\":\"x\ty\"}",
             "{\"a\":\"\\x\"}",
@@ -605,6 +613,40 @@ mod tests {
             Text::Str("a\\b\"c\u{e9}\u{1f600}")
         ));
         assert!(matches!(members[1].1.text(), Text::Numeral("-12.5e3")));
+    }
+
+    /// Numbers as written give what the parsed number gives.
+    #[test]
+    fn numbers_as_written_are_written_as_parsed() {
+        for n in [
+            "0",
+            "-0",
+            "7",
+            "-12",
+            "123456789012345",
+            "-123456789012345",
+            "1234567890123456",
+            "9007199254740993",
+            "-9007199254740993",
+            "18446744073709551615",
+            "18446744073709551616",
+            "-9223372036854775809",
+            "1e3",
+            "1E+3",
+            "1.5e-7",
+            "-2.5E-5",
+            "0.1",
+            "12.50",
+            "1.0",
+            "-0.0",
+            "123456789.123456789123",
+        ] {
+            let (mut a, mut b) = (String::new(), String::new());
+            super::super::write_number_text(&mut a, n);
+            super::super::write_number(&mut b, &serde_json::from_str(n).unwrap());
+            assert_eq!(a, b, "{n}");
+            assert!(!a.is_empty(), "{n}");
+        }
     }
 
     #[test]

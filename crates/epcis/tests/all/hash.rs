@@ -936,6 +936,75 @@ fn raw_path_equals_the_generic_path_on_demo_events() {
     assert_eq!(checked, 18_000);
 }
 
+/// Ignored top-level fields and a custom identifier canonicaliser hold on the raw path too.
+#[test]
+fn raw_path_honours_ignored_fields_and_the_canonicaliser() {
+    let ctx = Value::String(demo::EPCIS_CONTEXT.to_string());
+    let ignored = ["ilmd", "sourceList", "cbvmda:lotNumber", "epcList"];
+    let raw_hasher = Hasher::new(&ctx).with_ignored_fields(ignored);
+    let as_is = Hasher::new(&ctx).with_id_canonicaliser(|_| None);
+    for (i, e) in demo_events(500, 3).iter().enumerate() {
+        let text = e.to_string();
+        let mut got = String::new();
+        assert!(raw_hasher.prehash_raw_into(&text, &mut got), "event {i}");
+        let mut want = String::new();
+        Hasher::new(&ctx)
+            .with_ignored_fields(ignored)
+            .reference_prehash_into(e, &mut want)
+            .unwrap();
+        assert_eq!(got, want, "event {i}");
+        let (mut got, mut want) = (String::new(), String::new());
+        assert!(as_is.prehash_raw_into(&text, &mut got), "event {i}");
+        Hasher::new(&ctx)
+            .with_id_canonicaliser(|_| None)
+            .reference_prehash_into(e, &mut want)
+            .unwrap();
+        assert_eq!(got, want, "event {i}");
+        assert!(
+            got.contains("urn:epc:"),
+            "event {i}: identifiers as written"
+        );
+    }
+}
+
+/// Hand-made texts at the edges of the scanner: numbers of every form (one out of range),
+/// repeated keys inside extensions and standard fields, escapes in keys, white space
+/// everywhere, a byte order mark.
+#[test]
+fn raw_path_edge_texts_hash_as_the_generic_path_does() {
+    let ctx = Value::String(demo::EPCIS_CONTEXT.to_string());
+    let hasher = Hasher::new(&ctx);
+    let base = r#""type":"ObjectEvent","eventTime":"2024-01-01T00:00:00Z","eventTimeZoneOffset":"+00:00","action":"OBSERVE","epcList":["urn:epc:id:sgtin:4012345.011111.1"]"#;
+    let cases = [
+        format!(
+            r#"{{{base},"example:n":1e3,"example:m":-2.5E-7,"example:k":12345678901234567890}}"#
+        ),
+        format!(r#"{{{base},"example:n":1e400}}"#),
+        format!(r#"{{{base},"example:n":-0,"example:m":-0.0,"example:k":0.1}}"#),
+        format!(r#"{{{base},"example:x":{{"example:a":1,"example:a":2}}}}"#),
+        format!(r#"{{{base},"ex\u0061mple:x":"\u00e9\ud83d\ude00\/\"","example:y":"\u0000"}}"#),
+        format!("\u{feff}{{{base}}}"),
+        format!(
+            " \t\r\n{{ {} }} \n",
+            base.replace(',', " ,\n\t").replace(':', " : ")
+        ),
+        format!(
+            r#"{{{base},"quantityList":[{{"epcClass":"urn:epc:class:lgtin:4012345.011111.L1","quantity":2.50,"uom":"KGM"}}]}}"#
+        ),
+        format!(
+            r#"{{{base},"readPoint":{{"id":"urn:epc:id:sgln:4012345.00001.0","id":"urn:epc:id:sgln:4012345.00002.0"}}}}"#
+        ),
+    ];
+    let mut raw = Vec::new();
+    for (i, text) in cases.iter().enumerate() {
+        if check_raw(&hasher, text, &ctx, &format!("case {i}")) {
+            raw.push(i);
+        }
+    }
+    // The valid cases without repeated keys (the fast path covers them all).
+    assert_eq!(raw, [0, 2, 4, 6, 7]);
+}
+
 /// A document's events hashed from its text (`document_hashes_json`) are those of the parsed
 /// document, for the reference documents and a generated one; errors stay errors.
 #[test]
