@@ -13,7 +13,7 @@ use super::optimize::{Bfgs, NelderMead};
 use crate::RiskError;
 use std::collections::HashMap;
 
-use crate::special::{digamma, gamma_p_front, gamma_p_front_tol, ln_gamma, mixture_quantile};
+use crate::special::{digamma, gamma_p_front_tol, ln_gamma, mixture_quantile};
 
 /// Hyperparameters θ of the two-gamma-mixture prior (gamma shape α, rate β; P is the weight of
 /// the first component).
@@ -280,9 +280,15 @@ fn mixture2_quantile(
     mut first: Option<[f64; 4]>,
 ) -> f64 {
     let (mut x, mut lo, mut hi) = (x0, lo, hi);
+    // The mixture density at the previous point (0: not known yet, full precision).
+    let mut d_prev = first.map_or(0.0, |v| v[1]);
     for _ in 0..400 {
         let [f, d, d1, d2] = first.take().unwrap_or_else(|| {
             let (lx, inv_x) = (x.ln(), 1.0 / x);
+            // An error δ in a component's CDF moves the root by w·δ/F′: a quarter of
+            // 1e-16·x·F′/w (F′ as at the previous point, which changes little) is all the
+            // precision the result can use (a tail CDF far below 1e-16 needs few terms).
+            let tol = 0.25e-16 * x * d_prev;
             let (mut f, mut d, mut d1, mut d2) = (-p, 0.0, 0.0, 0.0);
             for &(w, a, b, lb, lg) in c {
                 if w == 0.0 {
@@ -291,7 +297,7 @@ fn mixture2_quantile(
                 let y = b * x;
                 // y^a e^(−y) / Γ(a): the CDF's front factor; front / x is the density.
                 let front = (a * (lb + lx) - y - lg).exp();
-                f += w * gamma_p_front(a, y, front);
+                f += w * gamma_p_front_tol(a, y, front, tol / w);
                 let g = w * front * inv_x;
                 let t = (a - 1.0) * inv_x - b;
                 d += g;
@@ -300,6 +306,7 @@ fn mixture2_quantile(
             }
             [f, d, d1, d2]
         });
+        d_prev = d;
         if f == 0.0 {
             return x;
         }
@@ -989,11 +996,7 @@ pub fn fit_prior(points: &[(u64, f64)], options: &FitOptions) -> Result<MgpsFit,
     // The starts are independent searches: on large inputs they run on the available cores
     // (`std::thread::scope`), each exactly as it would alone, so the result does not depend on it.
     let threads = if pts.n.len() >= PARALLEL_MIN_FIT_POINTS {
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
-            .min(super::par::MAX_THREADS)
-            .min(options.starts.len())
+        super::par::cores().min(options.starts.len())
     } else {
         1
     };

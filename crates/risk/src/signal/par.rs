@@ -13,12 +13,20 @@ pub(crate) fn threads_for(len: usize, min_per_thread: usize) -> usize {
     if len < 2 * min_per_thread {
         return 1;
     }
-    std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .min(MAX_THREADS)
-        .min(len / min_per_thread)
-        .max(1)
+    cores().min(len / min_per_thread).max(1)
+}
+
+/// The available parallelism, at most [`MAX_THREADS`], asked once per process: on Linux
+/// `available_parallelism` reads the cgroup quota files, which costs more than scoring a
+/// small table.
+pub(crate) fn cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+            .min(MAX_THREADS)
+    })
 }
 
 /// Items per block handed out to the threads of [`map_with`].
