@@ -21,6 +21,32 @@ const START_LEN_MAX: usize = 2048;
 /// Most `events_touching` calls of one walk in flight at once.
 const FETCH_LANES_MAX: usize = 4;
 
+/// `events_touching` for each batch of a wave, the batches on parallel threads (each takes a
+/// reader of its own from the store).
+fn fetch_wave(
+    store: &dyn Store,
+    scope: &Scope,
+    wave: &[Vec<String>],
+) -> Vec<Result<Vec<StoredEvent>, StoreError>> {
+    match wave {
+        [] => Vec::new(),
+        [one] => vec![store.events_touching(scope, one)],
+        [first, rest @ ..] => std::thread::scope(|s| {
+            let handles: Vec<_> = rest
+                .iter()
+                .map(|n| s.spawn(move || store.events_touching(scope, n)))
+                .collect();
+            let mut out = vec![store.events_touching(scope, first)];
+            out.extend(
+                handles
+                    .into_iter()
+                    .map(|h| h.join().expect("a fetch thread panicked")),
+            );
+            out
+        }),
+    }
+}
+
 /// Batches fetched at once: one per core, at most [`FETCH_LANES_MAX`].
 fn fetch_lanes() -> usize {
     std::thread::available_parallelism()
@@ -209,8 +235,8 @@ impl Walk<'_> {
         }
     }
 
-    /// `events_touching` for every key not fetched yet, in batches of `batch_max` (keys in name
-    /// order); each key gets the indices of its events in time order.
+    /// `events_touching` for every key not fetched yet, in batches of `batch_max`; each key gets
+    /// the indices of its events in time order.
     fn fetch(&mut self, keys: &[Sym], kind: Fetch) -> Result<(), TraceError> {
         let mut missing: Vec<Sym> = {
             let known = self.fetched(kind);
@@ -219,63 +245,65 @@ impl Walk<'_> {
                 .filter(|k| !known.contains_key(k))
                 .collect()
         };
+        // In symbol order (the order identifiers were first seen): deterministic, and no string
+        // comparisons.
         missing.sort_unstable();
         missing.dedup();
-        let syms = &self.syms;
-        missing.sort_by(|a, b| syms.name(*a).cmp(syms.name(*b)));
-        let chunks: Vec<&[Sym]> = missing.chunks(self.opts.batch_max).collect();
-        for wave in chunks.chunks(fetch_lanes()) {
-            // The wave's batches are fetched at once; the budget is applied as if they had been
-            // fetched one after the other (rows past it are dropped unread).
-            let mut fetched = if self.fetched_rows >= self.opts.events_max {
-                Vec::new()
-            } else {
-                self.fetch_wave(wave)
-            }
-            .into_iter();
-            for &chunk in wave {
-                let rows = fetched.next();
-                if self.fetched_rows >= self.opts.events_max {
-                    self.truncated = true;
-                    let known = self.fetched(kind);
-                    for &k in chunk {
-                        known.insert(k, Vec::new());
-                    }
-                    continue;
-                }
-                let rows = rows.expect("a wave is fetched while under budget")?;
-                self.fetched_rows += rows.len();
-                self.take(chunk, rows, kind)?;
-            }
+        if missing.is_empty() {
+            return Ok(());
         }
-        Ok(())
-    }
-
-    /// One `events_touching` call per batch, on as many threads as there are batches (each
-    /// thread takes a reader of its own from the store).
-    fn fetch_wave(&self, wave: &[&[Sym]]) -> Vec<Result<Vec<StoredEvent>, StoreError>> {
-        let names: Vec<Vec<String>> = wave
+        let chunks: Vec<&[Sym]> = missing.chunks(self.opts.batch_max).collect();
+        let waves: Vec<&[&[Sym]]> = chunks.chunks(fetch_lanes()).collect();
+        let names: Vec<Vec<Vec<String>>> = waves
             .iter()
-            .map(|chunk| {
-                chunk
-                    .iter()
-                    .map(|&k| self.syms.name(k).to_string())
+            .map(|wave| {
+                wave.iter()
+                    .map(|chunk| {
+                        chunk
+                            .iter()
+                            .map(|&k| self.syms.name(k).to_string())
+                            .collect()
+                    })
                     .collect()
             })
             .collect();
         let (store, scope) = (self.store, self.scope);
-        if names.len() == 1 {
-            return vec![store.events_touching(scope, &names[0])];
-        }
-        std::thread::scope(|s| {
-            let handles: Vec<_> = names
-                .iter()
-                .map(|n| s.spawn(move || store.events_touching(scope, n)))
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().expect("a fetch thread panicked"))
-                .collect()
+        // Wave k + 1 is fetched while wave k is indexed. The budget is applied as if every batch
+        // had been fetched after the one before (rows past it are dropped unread), so the answer
+        // does not depend on the number of lanes.
+        std::thread::scope(|s| -> Result<(), TraceError> {
+            // The first wave on this thread (most walks' batches fit in one wave).
+            let mut first = (self.fetched_rows < self.opts.events_max)
+                .then(|| fetch_wave(store, scope, &names[0]));
+            let mut next = None;
+            for (k, wave) in waves.iter().enumerate() {
+                let fetched = match first.take() {
+                    Some(f) => Some(f),
+                    None => next.take().map(|h: std::thread::ScopedJoinHandle<'_, _>| {
+                        h.join().expect("a fetch thread panicked")
+                    }),
+                };
+                if k + 1 < waves.len() && self.fetched_rows < self.opts.events_max {
+                    let n = &names[k + 1];
+                    next = Some(s.spawn(move || fetch_wave(store, scope, n)));
+                }
+                let mut fetched = fetched.unwrap_or_default().into_iter();
+                for &chunk in wave.iter() {
+                    let rows = fetched.next();
+                    if self.fetched_rows >= self.opts.events_max {
+                        self.truncated = true;
+                        let known = self.fetched(kind);
+                        for &k in chunk {
+                            known.insert(k, Vec::new());
+                        }
+                        continue;
+                    }
+                    let rows = rows.expect("a wave is fetched while under budget")?;
+                    self.fetched_rows += rows.len();
+                    self.take(chunk, rows, kind)?;
+                }
+            }
+            Ok(())
         })
     }
 
