@@ -48,10 +48,14 @@ fn fetch_wave(
 }
 
 /// Batches fetched at once: one per core, at most [`FETCH_LANES_MAX`].
+/// Asked once per process: `available_parallelism` reads cgroup files (tens of µs a call).
 fn fetch_lanes() -> usize {
-    std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .clamp(1, FETCH_LANES_MAX)
+    static LANES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *LANES.get_or_init(|| {
+        std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .clamp(1, FETCH_LANES_MAX)
+    })
 }
 
 struct Node {
