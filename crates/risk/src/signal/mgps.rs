@@ -463,7 +463,9 @@ impl MgpsPrior {
         let work = move |t: usize| {
             let mut per_count = PerCounts::new(cells);
             let mut map = ScoreMap::default();
-            map.reserve((cells.len() / threads).min(1 << 16));
+            // Room for a fifth of the owned cells: tables of reports repeat most points, and
+            // a map far larger than its points costs page faults; it grows where needed.
+            map.reserve((cells.len() / threads / 5).min(1 << 16));
             let (mut owned, mut hits) = (0usize, 0usize);
             for &(n, e) in cells {
                 let key = (n, e.to_bits());
