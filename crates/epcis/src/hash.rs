@@ -50,6 +50,13 @@
 //! is tested against ([`Hasher::reference_prehash_into`]). Both canonicalise values with the same
 //! code.
 //!
+//! Events given as JSON text ([`Hasher::event_hash_json`], [`document_hashes_json`]) take the raw
+//! path first (module `raw`): a scanner turns the text into reused tokens that borrow it, and the
+//! fast path's walk (generic over parsed values and tokens) reads them; no `Value` is built and
+//! nothing is allocated once the buffers are warm. Whatever the raw path refuses (invalid JSON,
+//! repeated keys, escapes it cannot decode, the shapes the fast path refuses) is parsed and
+//! hashed as above, so the hash of a text is always that of its parsed event.
+//!
 //! Speed: a [`Hasher`] keeps its buffers and a small direct-mapped cache of canonical identifiers
 //! (locations and parties recur; for `sgtin` and `lgtin` URNs the class part is cached and the
 //! serial or lot appended) from event to event; hash many events of one document with one

@@ -7,6 +7,9 @@
 //! reference, hashes the event. The two agree byte for byte wherever the fast path answers; the
 //! tests check that on the reference vectors and on thousands of generated events.
 //!
+//! The walk reads the event through the [`Json`] trait: a parsed `serde_json::Value`, or the
+//! tokens of the raw scanner (module `raw`) when the event is hashed straight from its text.
+//!
 //! Where the fast path gives up: an event-level `@context`; `persistentDisposition`,
 //! `sensorElementList`; a standard field of an unexpected JSON type (an array where one value
 //! is expected, a list that is not an array, a list entry that is not a string or, for
