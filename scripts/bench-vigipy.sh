@@ -14,6 +14,8 @@
 # scaled, which the output says. VIGIPY_SETS="caers_pairs" limits the run to CAERS. Every time is
 # the best of VIGIPY_RUNS (default 3) calls, as the Rust bench takes the best of RISK_BENCH_RUNS.
 # Run both under the same conditions (e.g. both under `nice -n 19`) and note the load average.
+# Where the bench wrote its compute times (DIR/<set>_times.json) each line also gives ours and
+# the ratio (vigipy's time over ours; for gps on the synthetic table, over the scaled time).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${RISK_BENCH_OUT:-/tmp/risk-bench}
@@ -64,6 +66,17 @@ def pick(df, *names):
             return df[n]
     raise KeyError(f"none of {names} in {list(df.columns)}")
 
+times = {}
+def ratio(name, method, theirs):
+    """ours vs vigipy from the compute times our bench wrote (DIR/<set>_times.json)."""
+    if name not in times:
+        try:
+            times[name] = json.load(open(f"{out}/{name}_times.json"))
+        except OSError:
+            times[name] = {}
+    t = times[name].get(method)
+    return f"; ours {t * 1e3:.3f} ms, {theirs / t:.0f}x" if t else ""
+
 def keyed(res):
     df = res.all_signals.copy()
     return df.set_index([pick(df, "Product", "product"), pick(df, "Adverse Event", "AE", "event")])
@@ -82,17 +95,17 @@ for name in __import__("os").environ.get("VIGIPY_SETS", "caers_pairs synthetic")
     cc = {"continuity_correction": False} if "continuity_correction" in inspect.signature(prr).parameters else {}
     dt, r = best(lambda: prr(cont, min_events=1, ranking_statistic="CI", decision_metric="rank", **cc))
     k = keyed(r); o = ours(name, "prr").reindex(k.index)
-    print(f"  prr: {dt:.3f} s (+convert {t_conv:.3f}); max rel diff PRR {relmax(k['PRR'], o['prr']):.2e}, "
+    print(f"  prr: {dt:.3f} s (+convert {t_conv:.3f}){ratio(name, 'prr', dt)}; max rel diff PRR {relmax(k['PRR'], o['prr']):.2e}, "
           f"CI {relmax(pick(k, 'CI Lower'), o['prr_lo']):.2e} / {relmax(pick(k, 'CI Upper'), o['prr_hi']):.2e}")
 
     dt, r = best(lambda: ror(cont, min_events=1, ranking_statistic="CI", decision_metric="rank", **cc))
     k = keyed(r); o = ours(name, "ror").reindex(k.index)
-    print(f"  ror: {dt:.3f} s; max rel diff ROR {relmax(k['ROR'], o['ror']):.2e}, "
+    print(f"  ror: {dt:.3f} s{ratio(name, 'ror', dt)}; max rel diff ROR {relmax(k['ROR'], o['ror']):.2e}, "
           f"CI {relmax(pick(k, 'CI Lower'), o['ror_lo']):.2e} / {relmax(pick(k, 'CI Upper'), o['ror_hi']):.2e}")
 
     dt, r = best(lambda: bcpnn(cont, min_events=1, ranking_statistic="quantile", decision_metric="rank"))
     k = keyed(r); o = ours(name, "bcpnn").reindex(k.index)
-    print(f"  bcpnn: {dt:.3f} s; max rel diff IC025 {relmax(k['quantile'], o['ic025']):.2e}")
+    print(f"  bcpnn: {dt:.3f} s{ratio(name, 'bcpnn', dt)}; max rel diff IC025 {relmax(k['quantile'], o['ic025']):.2e}")
 
     prior = json.load(open(f"{out}/{name}_mgps_prior.json"))
     theta = np.array([prior["alpha1"], prior["beta1"], prior["alpha2"], prior["beta2"], prior["p"]])
@@ -107,7 +120,7 @@ for name in __import__("os").environ.get("VIGIPY_SETS", "caers_pairs synthetic")
     k = keyed(r); o = ours(name, "mgps").reindex(k.index)
     ebgm = np.power(2.0, k["log2"].astype(float))
     note = f" on {rows_mgps} of {len(cont.data)} cells, x{scale:.1f} = {dt*scale:.1f} s for all" if scale != 1.0 else ""
-    print(f"  gps (our prior): {dt:.3f} s{note}; max rel diff EBGM {relmax(ebgm, o['ebgm']):.2e}, EB05 {relmax(k['LowerBound'].astype(float), o['eb05']):.2e}")
+    print(f"  gps (our prior): {dt:.3f} s{note}{ratio(name, 'mgps', dt * scale)}; max rel diff EBGM {relmax(ebgm, o['ebgm']):.2e}, EB05 {relmax(k['LowerBound'].astype(float), o['eb05']):.2e}")
     if name == "caers_pairs":
         dt, r = best(lambda: gps(cont, min_events=1, decision_metric="rank", ranking_statistic="log2"))
         print(f"  gps (its own prior fit, zeros included): {dt:.3f} s; prior {r.param['prior_param']}")

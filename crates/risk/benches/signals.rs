@@ -4,7 +4,8 @@
 //! `cargo bench -p risk --bench signals` (`RISK_BENCH_ONLY=caers` skips the synthetic table).
 //! The library splits large tables over the available cores (`std::thread::scope`): these are
 //! wall-clock times of the whole machine's cores, as are vigipy's (numpy may use threads too). With `RISK_BENCH_OUT=DIR` it also writes the pairs CSVs
-//! (`caers_pairs.csv`, `synthetic_pairs.csv`) and our results, for `scripts/bench-vigipy.sh`.
+//! (`caers_pairs.csv`, `synthetic_pairs.csv`), our results and our compute times
+//! (`<set>_times.json`), for `scripts/bench-vigipy.sh`.
 
 use std::time::{Duration, Instant};
 
@@ -28,8 +29,10 @@ fn measures(name: &str, table: &Contingency, runs: usize, out_dir: Option<&str>)
     let fit = FitOptions::default();
     // Computation only (results kept in memory), as the libraries compared return arrays.
     // The library's whole-table functions (split over the available cores on large tables).
+    let mut times: Vec<(&str, f64)> = Vec::new();
     let (d, v) = best(runs, || table.prr_all());
     std::hint::black_box(&v);
+    times.push(("prr", d.as_secs_f64()));
     println!(
         "  compute PRR+CI+chi2+Evans: {:.6} s ({:.0} ns/cell)",
         d.as_secs_f64(),
@@ -37,6 +40,7 @@ fn measures(name: &str, table: &Contingency, runs: usize, out_dir: Option<&str>)
     );
     let (d, v) = best(runs, || table.ror_all());
     std::hint::black_box(&v);
+    times.push(("ror", d.as_secs_f64()));
     println!(
         "  compute ROR+CI: {:.6} s ({:.0} ns/cell)",
         d.as_secs_f64(),
@@ -44,6 +48,7 @@ fn measures(name: &str, table: &Contingency, runs: usize, out_dir: Option<&str>)
     );
     let (d, v) = best(runs, || table.bcpnn_all());
     std::hint::black_box(&v);
+    times.push(("bcpnn", d.as_secs_f64()));
     println!(
         "  compute BCPNN IC/IC025/IC975: {:.6} s ({:.0} ns/cell)",
         d.as_secs_f64(),
@@ -67,6 +72,16 @@ fn measures(name: &str, table: &Contingency, runs: usize, out_dir: Option<&str>)
     }
     let (d, v) = best(runs, || f.prior.score_all(&pts));
     std::hint::black_box(&v);
+    times.push(("mgps", d.as_secs_f64()));
+    if let Some(dir) = out_dir {
+        // The compute times, for the ratios `scripts/bench-vigipy.sh` prints.
+        let fields: Vec<String> = times.iter().map(|(k, t)| format!("\"{k}\": {t}")).collect();
+        std::fs::write(
+            format!("{dir}/{name}_times.json"),
+            format!("{{{}}}\n", fields.join(", ")),
+        )
+        .expect("write times");
+    }
     println!(
         "  compute MGPS EBGM/EB05/EB95: {:.6} s ({:.0} ns/cell)",
         d.as_secs_f64(),

@@ -383,9 +383,11 @@ fn sort_cells(cells: &mut [Cell], products: &[String], events: &[String]) {
     cells.sort_unstable_by_key(|c| (pr[c.product as usize], er[c.event as usize]));
 }
 
-/// Below twice this many cells the cheap whole-table measures run on the calling thread (a
-/// thread costs about 15 µs to start and join; 4,096 cells take some 40 µs).
-const PARALLEL_MIN_CHEAP: usize = 4_096;
+/// Below twice this many cells the cheap whole-table measures run on the calling thread. A
+/// helper thread costs about 15 µs to start and join on an idle machine, but on a busy one the
+/// join can wait a whole scheduler time slice (some milliseconds) for a helper that has not yet
+/// run: more than these tables take on one core (about 10 ns a cell).
+const PARALLEL_MIN_CHEAP: usize = 16_384;
 /// Counts a up to this have ψ(1 + a) and ψ'(1 + a) cached by `bcpnn_all`.
 const BCPNN_DENSE_MAX_A: u64 = 1 << 16;
 

@@ -77,6 +77,10 @@ const NEGLIGIBLE_WEIGHT: f64 = 1e-17;
 const PARALLEL_MIN_FIT_POINTS: usize = 2_000;
 /// Below twice this many cells `score_all` runs on the calling thread.
 const PARALLEL_MIN_SCORE_CELLS: usize = 4_096;
+/// Below twice this many cells `score_all` copies the scores of the distinct points to the cells
+/// on the calling thread (a hash lookup a cell: less than a helper thread can cost to join on a
+/// busy machine).
+const PARALLEL_MIN_COPY_CELLS: usize = 16_384;
 /// After this many cells a thread of `score_all` stops looking for repeated (n, E) points unless
 /// a quarter of them were repeats.
 const SEEN_TRIAL: usize = 4_096;
@@ -436,7 +440,7 @@ impl MgpsPrior {
         {
             return super::par::map_with(
                 cells,
-                PARALLEL_MIN_SCORE_CELLS,
+                PARALLEL_MIN_COPY_CELLS,
                 |_| (),
                 |_, &(n, e)| {
                     let key = (n, e.to_bits());

@@ -156,8 +156,44 @@ fn bcpnn_all_equals_the_per_cell_formula_on_random_tables() {
     }
 }
 
-/// The table-wide PRR and ROR (split over threads on CAERS's 17,189 cells) equal the per-table
-/// methods bit for bit, in cell order.
+/// The table-wide measures on a table large enough to be shared between threads (60,000 cells)
+/// equal the per-table methods, in cell order: PRR and ROR bit for bit, BCPNN to rounding.
+#[test]
+fn whole_table_measures_on_several_threads_equal_the_per_cell_methods() {
+    let mut rng = risk::rng::Xoshiro256::seed(23);
+    let rows: Vec<(String, String, u64)> = (0..60_000u32)
+        .map(|i| {
+            let n = 1 + (rng.next_f64() * rng.next_f64() * 30.0) as u64;
+            (
+                format!("p{}", i / 40),
+                format!("e{}", (i * 7919) % 1_000),
+                n,
+            )
+        })
+        .collect();
+    let c = Contingency::from_counts(
+        rows.iter()
+            .map(|(p, e, n)| (p.as_str(), e.as_str(), "", *n)),
+        ExpectedMethod::Unstratified,
+    )
+    .unwrap();
+    assert!(c.cells.len() >= 50_000, "{} cells", c.cells.len());
+    let (prr, ror, bcpnn) = (c.prr_all(), c.ror_all(), c.bcpnn_all());
+    let bits = |i: &risk::signal::Interval| [i.estimate, i.lo, i.hi].map(f64::to_bits);
+    for (i, cell) in c.cells.iter().enumerate() {
+        let t = cell.table;
+        assert_eq!(bits(&prr[i].prr), bits(&t.prr()), "{t:?}");
+        assert_eq!(prr[i].chi2_yates.to_bits(), t.chi2_yates().to_bits());
+        assert_eq!(prr[i].evans, t.evans());
+        assert_eq!(bits(&ror[i]), bits(&t.ror()), "{t:?}");
+        let r = t.bcpnn();
+        assert!((bcpnn[i].ic - r.ic).abs() <= 1e-12 * r.ic.abs().max(1.0));
+        assert!((bcpnn[i].ic025 - r.ic025).abs() <= 1e-12 * r.ic025.abs().max(1.0));
+    }
+}
+
+/// The table-wide PRR and ROR on CAERS's 17,189 cells equal the per-table methods bit for bit,
+/// in cell order.
 #[test]
 fn prr_all_and_ror_all_equal_the_per_cell_methods() {
     let c = crate::mgps::caers();
