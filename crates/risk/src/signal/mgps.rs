@@ -148,7 +148,7 @@ fn owner(key: (u64, u64), threads: usize) -> usize {
     ((h.finish() >> 32) % threads as u64) as usize
 }
 
-/// The caches of one thread of [`MgpsPrior::score_all`] over a chunk of cells: the per-count
+/// The caches of one thread of [`MgpsPrior::score_all`] (where it scores blocks of cells): the per-count
 /// constants and the scores of the (n, E) points seen so far. The latter pays only where (n, E)
 /// points repeat often (tables of reports: E repeats whenever margins do); where they hardly do
 /// (a large table with varied margins), probing a map of mostly distinct points that outgrows the

@@ -332,7 +332,7 @@ fn score_all_with_repeated_points_equals_one_cell_scores() {
     }
 }
 
-/// `score_all` (per-count constants, Halley from the heavier component's quantile, several
+/// `score_all` (per-count constants, Householder steps from the heavier component's quantile, several
 /// threads above 32,768 cells) equals the one-cell `score` bit for bit, and its EB05/EB95 agree
 /// with a naive bisection to 1e-10 relative, over random (n, E) and three priors: openEBGM's
 /// CAERS prior, a boundary prior (shapes near 0, as fitted on the benchmark's synthetic table)
