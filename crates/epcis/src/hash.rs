@@ -210,22 +210,50 @@ fn raw_document_hashes(text: &str) -> Option<Result<Vec<String>, HashError>> {
     } else {
         vec![*body.get("event")?]
     };
-    let mut hasher = Hasher::new(&context);
-    for list in &ignore_lists {
-        match list {
-            Value::Array(list) => hasher.ignore.extend(list.iter().filter_map(Value::as_str)),
-            Value::Object(fields) => hasher.ignore.extend(fields.keys().map(String::as_str)),
-            Value::String(field) => hasher.ignore.push(field),
-            _ => {}
+    let hasher = || {
+        let mut hasher = Hasher::new(&context);
+        for list in &ignore_lists {
+            match list {
+                Value::Array(list) => hasher.ignore.extend(list.iter().filter_map(Value::as_str)),
+                Value::Object(fields) => hasher.ignore.extend(fields.keys().map(String::as_str)),
+                Value::String(field) => hasher.ignore.push(field),
+                _ => {}
+            }
         }
-    }
-    Some(
-        events
-            .iter()
-            .map(|e| hasher.event_hash_json(e.get()))
-            .collect(),
-    )
+        hasher
+    };
+    let hash_all = |events: &[&serde_json::value::RawValue]| -> Vec<Result<String, HashError>> {
+        let h = hasher();
+        events.iter().map(|e| h.event_hash_json(e.get())).collect()
+    };
+    // Large documents are hashed on every core (a `Hasher` per thread), in document order.
+    let threads = if events.len() >= PARALLEL_EVENTS_MIN {
+        std::thread::available_parallelism().map_or(1, |n| n.get().min(PARALLEL_THREADS_MAX))
+    } else {
+        1
+    };
+    let results: Vec<Result<String, HashError>> = if threads <= 1 {
+        hash_all(&events)
+    } else {
+        let chunk = events.len().div_ceil(threads);
+        std::thread::scope(|s| {
+            let handles: Vec<_> = events
+                .chunks(chunk)
+                .map(|part| s.spawn(|| hash_all(part)))
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().expect("a hashing thread panicked"))
+                .collect()
+        })
+    };
+    Some(results.into_iter().collect())
 }
+
+/// [`document_hashes_json`] hashes documents of at least this many events on several threads.
+const PARALLEL_EVENTS_MIN: usize = 4_096;
+/// At most this many threads.
+const PARALLEL_THREADS_MAX: usize = 8;
 
 /// The pre-hash string of each event of a document, in document order.
 pub fn document_prehashes(doc: &Value) -> Result<Vec<String>, HashError> {

@@ -1020,6 +1020,14 @@ fn document_hashes_from_text_equal_those_of_the_parsed_document() {
     )
     .unwrap();
     docs.push(String::from_utf8(generated).unwrap());
+    // Large enough to be hashed on several threads.
+    let mut large = Vec::new();
+    demo::write_document(
+        &demo::DemoConfig::new(9_001, 6, 1_700_000_000_000),
+        &mut large,
+    )
+    .unwrap();
+    docs.push(String::from_utf8(large).unwrap());
     for text in &docs {
         let doc: Value = serde_json::from_str(text).unwrap();
         assert_eq!(
