@@ -54,11 +54,12 @@ pub fn trigamma(mut x: f64) -> f64 {
         acc += 1.0 / (x * x);
         x += 1.0;
     }
-    let z = 1.0 / (x * x);
+    let inv = 1.0 / x;
+    let z = inv * inv;
     // ψ'(x) ~ 1/x + 1/(2x²) + 1/(6x³) − 1/(30x⁵) + 1/(42x⁷) − 1/(30x⁹) + 5/(66x¹¹)
-    let series = 1.0 / x
+    let series = inv
         + z / 2.0
-        + (1.0 / x)
+        + inv
             * z
             * (1.0 / 6.0
                 - z * (1.0 / 30.0 - z * (1.0 / 42.0 - z * (1.0 / 30.0 - z * (5.0 / 66.0)))));
@@ -79,7 +80,7 @@ pub fn digamma_trigamma(x: f64) -> (f64, f64) {
         - r * (1.0 / 12.0
             - r * (1.0 / 120.0 - r * (1.0 / 252.0 - r * (1.0 / 240.0 - r * (1.0 / 132.0)))));
     // `trigamma` for x ≥ 20 (no recurrence steps).
-    let z = 1.0 / (x * x);
+    let z = r;
     let tri = inv
         + z / 2.0
         + inv

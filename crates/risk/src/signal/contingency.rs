@@ -420,22 +420,23 @@ impl Contingency {
         use crate::special::{digamma, digamma_trigamma, trigamma};
         let n = self.total as f64;
         let (dn, tn) = (digamma(n + 2.0), trigamma(n + 2.0));
-        let prod: Vec<(f64, f64)> = self
+        // Per product (event): ψ(p1) − ψ(N + 2), ψ'(p1) − ψ'(N + 2) and (N + 2)/p1, p1 = 1 + margin.
+        let n2 = n + 2.0;
+        let margin_terms = |m: u64| {
+            let p1 = 1.0 + m as f64;
+            (digamma(p1) - dn, trigamma(p1) - tn, n2 / p1)
+        };
+        let prod: Vec<(f64, f64, f64)> = self
             .product_totals
             .iter()
-            .map(|&r| (digamma(1.0 + r as f64) - dn, trigamma(1.0 + r as f64) - tn))
+            .map(|&r| margin_terms(r))
             .collect();
-        let ev: Vec<(f64, f64)> = self
-            .event_totals
-            .iter()
-            .map(|&c| (digamma(1.0 + c as f64) - dn, trigamma(1.0 + c as f64) - tn))
-            .collect();
+        let ev: Vec<(f64, f64, f64)> = self.event_totals.iter().map(|&c| margin_terms(c)).collect();
         let (inv_ln2, inv_ln2_sq) = (
             std::f64::consts::LOG2_E,
             std::f64::consts::LOG2_E * std::f64::consts::LOG2_E,
         );
         let z = super::measures::Z975;
-        let n2sq = (2.0 + n) * (2.0 + n);
         super::par::map_with(
             &self.cells,
             PARALLEL_MIN_CHEAP,
@@ -446,12 +447,12 @@ impl Contingency {
             },
             |by_a, c| {
                 let t = c.table;
-                let a = t.a as f64;
-                let p1 = 1.0 + (t.a + t.b) as f64;
-                let q1 = 1.0 + (t.a + t.c) as f64;
-                let r1 = 1.0 + a;
-                // r1 + r2b with r2b = N − a − 1 + (N + 2)²/(q1·p1) (as in `Table2x2::bcpnn`).
-                let x = n + n2sq / (q1 * p1);
+                let r1 = 1.0 + t.a as f64;
+                let (pd, pt, pr) = prod[c.product as usize];
+                let (ed, et, er) = ev[c.event as usize];
+                // r1 + r2b with r2b = N − a − 1 + (N + 2)²/(q1·p1) (as in `Table2x2::bcpnn`;
+                // p1, q1 the margins plus one).
+                let x = n + pr * er;
                 let (dr1, tr1) = match by_a.get_mut(t.a as usize) {
                     Some(slot) => {
                         if slot.0.is_nan() {
@@ -462,8 +463,6 @@ impl Contingency {
                     None => (digamma(r1), trigamma(r1)),
                 };
                 let (ds, ts) = digamma_trigamma(x);
-                let (pd, pt) = prod[c.product as usize];
-                let (ed, et) = ev[c.event as usize];
                 let ic = (dr1 - ds - (pd + ed)) * inv_ln2;
                 let variance = (tr1 - ts + (pt + et)) * inv_ln2_sq;
                 let sd = variance.sqrt();
