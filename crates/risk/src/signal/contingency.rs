@@ -388,28 +388,51 @@ fn sort_cells(cells: &mut [Cell], products: &[String], events: &[String]) {
 /// join can wait a whole scheduler time slice (some milliseconds) for a helper that has not yet
 /// run: more than these tables take on one core (about 10 ns a cell).
 const PARALLEL_MIN_CHEAP: usize = 16_384;
+/// Cells per pass of `prr_all`, `ror_all` and `bcpnn_all`.
+const PASS: usize = 64;
 /// Counts a up to this have ψ(1 + a) and ψ'(1 + a) cached by `bcpnn_all`.
 const BCPNN_DENSE_MAX_A: u64 = 1 << 16;
 
 impl Contingency {
     /// [`Table2x2::prr_signal`] of every cell (large tables are split over the available cores).
     pub fn prr_all(&self) -> Vec<super::measures::PrrSignal> {
-        super::par::map_with(
-            &self.cells,
-            PARALLEL_MIN_CHEAP,
-            |_| (),
-            |_, c| c.table.prr_signal(),
-        )
+        use super::measures::{PrrSignal, interval_log};
+        // In passes over runs of PASS cells: the arithmetic of each cell first, then the
+        // exponentials (shorter dependency chains overlap better). The same operations as
+        // `prr_signal`, so the same bits.
+        super::par::map_blocks(&self.cells, PARALLEL_MIN_CHEAP, |cells, out| {
+            for run in cells.chunks(PASS) {
+                let mut parts = [(0.0, 0.0, 0.0); PASS];
+                for (c, p) in run.iter().zip(&mut parts) {
+                    let (est, se) = c.table.prr_parts();
+                    *p = (est, se, c.table.chi2_yates());
+                }
+                for (c, &(est, se, chi2_yates)) in run.iter().zip(&parts) {
+                    out.push(PrrSignal {
+                        prr: interval_log(est, se),
+                        chi2_yates,
+                        evans: c.table.a >= 3 && est >= 2.0 && chi2_yates >= 4.0,
+                    });
+                }
+            }
+        })
     }
 
     /// [`Table2x2::ror`] of every cell (large tables are split over the available cores).
     pub fn ror_all(&self) -> Vec<super::measures::Interval> {
-        super::par::map_with(
-            &self.cells,
-            PARALLEL_MIN_CHEAP,
-            |_| (),
-            |_, c| c.table.ror(),
-        )
+        use super::measures::interval_log;
+        // In passes, as `prr_all`; the same operations as `ror`.
+        super::par::map_blocks(&self.cells, PARALLEL_MIN_CHEAP, |cells, out| {
+            for run in cells.chunks(PASS) {
+                let mut parts = [(0.0, 0.0); PASS];
+                for (c, p) in run.iter().zip(&mut parts) {
+                    *p = c.table.ror_parts();
+                }
+                for &(est, se) in &parts[..run.len()] {
+                    out.push(interval_log(est, se));
+                }
+            }
+        })
     }
 
     /// BCPNN for every cell, equal to [`Table2x2::bcpnn`] cell by cell (to rounding) but with the
@@ -437,42 +460,41 @@ impl Contingency {
             std::f64::consts::LOG2_E * std::f64::consts::LOG2_E,
         );
         let z = super::measures::Z975;
-        super::par::map_with(
-            &self.cells,
-            PARALLEL_MIN_CHEAP,
-            // (ψ(1 + a), ψ'(1 + a)) by a, filled on first use (NaN: not yet).
-            |cells| {
-                let max_a = cells.iter().map(|c| c.table.a).max().unwrap_or(0);
-                vec![(f64::NAN, f64::NAN); (max_a.min(BCPNN_DENSE_MAX_A) + 1) as usize]
-            },
-            |by_a, c| {
-                let t = c.table;
-                let r1 = 1.0 + t.a as f64;
-                let (pd, pt, pr) = prod[c.product as usize];
-                let (ed, et, er) = ev[c.event as usize];
-                // r1 + r2b with r2b = N − a − 1 + (N + 2)²/(q1·p1) (as in `Table2x2::bcpnn`;
-                // p1, q1 the margins plus one).
-                let x = n + pr * er;
-                let (dr1, tr1) = match by_a.get_mut(t.a as usize) {
-                    Some(slot) => {
-                        if slot.0.is_nan() {
-                            *slot = (digamma(r1), trigamma(r1));
-                        }
-                        *slot
-                    }
-                    None => (digamma(r1), trigamma(r1)),
-                };
-                let (ds, ts) = digamma_trigamma(x);
-                let ic = (dr1 - ds - (pd + ed)) * inv_ln2;
-                let variance = (tr1 - ts + (pt + et)) * inv_ln2_sq;
-                let sd = variance.sqrt();
-                super::measures::Bcpnn {
-                    ic,
-                    variance,
-                    ic025: ic - z * sd,
-                    ic975: ic + z * sd,
+        // (ψ(1 + a), ψ'(1 + a)) for the small counts a.
+        let max_a = self.cells.iter().map(|c| c.table.a).max().unwrap_or(0);
+        let by_a: Vec<(f64, f64)> = (0..=max_a.min(BCPNN_DENSE_MAX_A))
+            .map(|a| (digamma(1.0 + a as f64), trigamma(1.0 + a as f64)))
+            .collect();
+        // In passes over runs of PASS cells (as `prr_all`): the table lookups and arithmetic
+        // first, then ψ and ψ' of the large argument and the square root.
+        super::par::map_blocks(&self.cells, PARALLEL_MIN_CHEAP, |cells, out| {
+            for run in cells.chunks(PASS) {
+                let mut parts = [(0.0, 0.0, 0.0, 0.0, 0.0); PASS];
+                for (c, p) in run.iter().zip(&mut parts) {
+                    let t = c.table;
+                    let (dr1, tr1) = match by_a.get(t.a as usize) {
+                        Some(&v) => v,
+                        None => (digamma(1.0 + t.a as f64), trigamma(1.0 + t.a as f64)),
+                    };
+                    let (pd, pt, pr) = prod[c.product as usize];
+                    let (ed, et, er) = ev[c.event as usize];
+                    // r1 + r2b with r2b = N − a − 1 + (N + 2)²/(q1·p1) (as in
+                    // `Table2x2::bcpnn`; p1, q1 the margins plus one).
+                    *p = (n + pr * er, dr1 - (pd + ed), tr1 + (pt + et), 0.0, 0.0);
                 }
-            },
-        )
+                for &(x, d, t, _, _) in &parts[..run.len()] {
+                    let (ds, ts) = digamma_trigamma(x);
+                    let ic = (d - ds) * inv_ln2;
+                    let variance = (t - ts) * inv_ln2_sq;
+                    let sd = variance.sqrt();
+                    out.push(super::measures::Bcpnn {
+                        ic,
+                        variance,
+                        ic025: ic - z * sd,
+                        ic975: ic + z * sd,
+                    });
+                }
+            }
+        })
     }
 }

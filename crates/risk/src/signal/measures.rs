@@ -92,10 +92,17 @@ impl Table2x2 {
     /// (a zero count gives ∞ or NaN as the textbook formulas do).
     #[inline]
     pub fn prr(&self) -> Interval {
+        let (est, se) = self.prr_parts();
+        interval_log(est, se)
+    }
+
+    /// PRR and the standard error of its logarithm.
+    #[inline]
+    pub(crate) fn prr_parts(&self) -> (f64, f64) {
         let (a, b, c, d) = self.f();
         let est = (a * (c + d)) / ((a + b) * c);
         let se = (b / (a * (a + b)) + d / (c * (c + d))).sqrt();
-        interval_log(est, se)
+        (est, se)
     }
 
     /// Pearson χ² without continuity correction.
@@ -139,10 +146,17 @@ impl Table2x2 {
     ///
     #[inline]
     pub fn ror(&self) -> Interval {
+        let (est, se) = self.ror_parts();
+        interval_log(est, se)
+    }
+
+    /// ROR and the standard error of its logarithm.
+    #[inline]
+    pub(crate) fn ror_parts(&self) -> (f64, f64) {
         let (a, b, c, d) = self.f();
         let est = (a * d) / (b * c);
         let se = (1.0 / a + 1.0 / b + 1.0 / c + 1.0 / d).sqrt();
-        interval_log(est, se)
+        (est, se)
     }
 
     /// The shrinkage information component IC = log2((a + ½)/(E + ½)) with 95 % credibility bounds
@@ -193,7 +207,7 @@ impl Table2x2 {
 
 /// exp(ln est ± z·se) as est·e^(∓z·se): one exponential, no logarithm.
 #[inline]
-fn interval_log(est: f64, se: f64) -> Interval {
+pub(crate) fn interval_log(est: f64, se: f64) -> Interval {
     let f = (z975() * se).exp();
     Interval {
         estimate: est,
