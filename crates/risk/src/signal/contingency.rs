@@ -390,8 +390,9 @@ fn sort_cells(cells: &mut [Cell], products: &[String], events: &[String]) {
 const PARALLEL_MIN_CHEAP: usize = 16_384;
 /// Cells per pass of `prr_all`, `ror_all` and `bcpnn_all`.
 const PASS: usize = 64;
-/// Counts a up to this have ψ(1 + a) and ψ'(1 + a) cached by `bcpnn_all`.
-const BCPNN_DENSE_MAX_A: u64 = 1 << 16;
+/// `bcpnn_all` computes ψ(1 + a) and ψ'(1 + a) ahead for the counts a up to this (and up to a
+/// sixteenth of the number of cells); larger counts get them cell by cell.
+const BCPNN_DENSE_MAX_A: u64 = 4_096;
 
 impl Contingency {
     /// [`Table2x2::prr_signal`] of every cell (large tables are split over the available cores).
@@ -462,7 +463,10 @@ impl Contingency {
         let z = super::measures::Z975;
         // (ψ(1 + a), ψ'(1 + a)) for the small counts a.
         let max_a = self.cells.iter().map(|c| c.table.a).max().unwrap_or(0);
-        let by_a: Vec<(f64, f64)> = (0..=max_a.min(BCPNN_DENSE_MAX_A))
+        let dense_a = max_a
+            .min(BCPNN_DENSE_MAX_A)
+            .min(self.cells.len() as u64 / 16);
+        let by_a: Vec<(f64, f64)> = (0..=dense_a)
             .map(|a| (digamma(1.0 + a as f64), trigamma(1.0 + a as f64)))
             .collect();
         // In passes over runs of PASS cells (as `prr_all`): the table lookups and arithmetic
