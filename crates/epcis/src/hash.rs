@@ -176,6 +176,97 @@ pub fn document_hashes_json(text: &str) -> Result<Vec<String>, HashError> {
 /// a parsed `Value`).
 type RawMembers<'a> = std::collections::BTreeMap<String, &'a serde_json::value::RawValue>;
 
+type Raw<'a> = &'a serde_json::value::RawValue;
+
+/// Whether a member name is `ignoreFields` under any prefix.
+fn is_ignore_key(k: &str) -> bool {
+    k.rsplit([':', '}']).next() == Some("ignoreFields")
+}
+
+/// What [`raw_document_hashes`] needs of a document, read in one pass over its text (the event
+/// list, which is nearly all of it, is scanned once): the context, the `ignoreFields` members,
+/// and `epcisBody` with its event list read as event texts where it is a plain `eventList`.
+struct DocParts<'a> {
+    context: Option<Raw<'a>>,
+    ignore: RawMembers<'a>,
+    body: Option<BodyParts<'a>>,
+}
+
+/// `epcisBody`: its plain `eventList` as event texts, or its members as texts.
+enum BodyParts<'a> {
+    EventList(Vec<Raw<'a>>),
+    Members(RawMembers<'a>),
+}
+
+impl<'de> serde::Deserialize<'de> for DocParts<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = DocParts<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an EPCIS document")
+            }
+            fn visit_map<M: serde::de::MapAccess<'de>>(
+                self,
+                mut m: M,
+            ) -> Result<DocParts<'de>, M::Error> {
+                let mut parts = DocParts {
+                    context: None,
+                    ignore: RawMembers::new(),
+                    body: None,
+                };
+                while let Some(k) = m.next_key::<Cow<'de, str>>()? {
+                    match &*k {
+                        "@context" => parts.context = Some(m.next_value()?),
+                        "epcisBody" => parts.body = Some(m.next_value()?),
+                        k if is_ignore_key(k) => {
+                            parts.ignore.insert(k.to_string(), m.next_value()?);
+                        }
+                        _ => {
+                            m.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(parts)
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for BodyParts<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = BodyParts<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an epcisBody object")
+            }
+            fn visit_map<M: serde::de::MapAccess<'de>>(
+                self,
+                mut m: M,
+            ) -> Result<BodyParts<'de>, M::Error> {
+                let mut members = RawMembers::new();
+                let mut list: Option<Vec<Raw<'de>>> = None;
+                while let Some(k) = m.next_key::<String>()? {
+                    if k == "eventList" {
+                        // The last `eventList` counts, as in a parsed `Value`.
+                        list = Some(m.next_value()?);
+                        members.remove(&k);
+                    } else {
+                        members.insert(k, m.next_value()?);
+                    }
+                }
+                Ok(match list {
+                    Some(list) => BodyParts::EventList(list),
+                    None => BodyParts::Members(members),
+                })
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
 /// [`document_hashes_json`] when the document has the usual shape (an object, `epcisBody` an
 /// object, the event list an array); `None` leaves everything else to [`document_hashes`],
 /// which gives the errors.
@@ -183,32 +274,33 @@ fn raw_document_hashes(text: &str) -> Option<Result<Vec<String>, HashError>> {
     let parse = |raw: &serde_json::value::RawValue| -> Option<Value> {
         serde_json::from_str(raw.get()).ok()
     };
-    let doc: RawMembers<'_> = serde_json::from_str(text).ok()?;
-    let context = match doc.get("@context") {
+    let doc: DocParts<'_> = serde_json::from_str(text).ok()?;
+    let context = match doc.context {
         Some(c) => parse(c)?,
         None => Value::Null,
     };
-    let is_ignore = |k: &str| k.rsplit([':', '}']).next() == Some("ignoreFields");
+    let is_ignore = is_ignore_key;
     let mut ignore_lists = Vec::new();
-    for (k, v) in &doc {
-        if is_ignore(k) {
-            ignore_lists.push(parse(v)?);
-        }
+    for v in doc.ignore.values() {
+        ignore_lists.push(parse(v)?);
     }
-    let body: RawMembers<'_> = serde_json::from_str(doc.get("epcisBody")?.get()).ok()?;
-    let events: Vec<&serde_json::value::RawValue> = if let Some(list) = body.get("eventList") {
-        serde_json::from_str(list.get()).ok()?
-    } else if let Some(qr) = body.get("queryResults") {
-        let qr: RawMembers<'_> = serde_json::from_str(qr.get()).ok()?;
-        for (k, v) in &qr {
-            if is_ignore(k) {
-                ignore_lists.push(parse(v)?);
+    let events: Vec<&serde_json::value::RawValue> = match doc.body? {
+        BodyParts::EventList(list) => list,
+        BodyParts::Members(body) => {
+            if let Some(qr) = body.get("queryResults") {
+                let qr: RawMembers<'_> = serde_json::from_str(qr.get()).ok()?;
+                for (k, v) in &qr {
+                    if is_ignore(k) {
+                        ignore_lists.push(parse(v)?);
+                    }
+                }
+                let results: RawMembers<'_> =
+                    serde_json::from_str(qr.get("resultsBody")?.get()).ok()?;
+                serde_json::from_str(results.get("eventList")?.get()).ok()?
+            } else {
+                vec![*body.get("event")?]
             }
         }
-        let results: RawMembers<'_> = serde_json::from_str(qr.get("resultsBody")?.get()).ok()?;
-        serde_json::from_str(results.get("eventList")?.get()).ok()?
-    } else {
-        vec![*body.get("event")?]
     };
     let hasher = || {
         let mut hasher = Hasher::new(&context);

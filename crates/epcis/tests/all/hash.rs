@@ -1042,6 +1042,12 @@ fn document_hashes_from_text_equal_those_of_the_parsed_document() {
         "{}",
         "{\"epcisBody\":[]}",
         "{\"epcisBody\":{\"eventList\":{}}}",
+        // Repeated members: the last one counts, as in a parsed document.
+        "{\"epcisBody\":{\"eventList\":[{\"type\":\"ObjectEvent\",\"eventTime\":\"2020-01-01T00:00:00Z\",\"action\":\"OBSERVE\"}],\"eventList\":[]}}",
+        "{\"epcisBody\":{\"eventList\":[]},\"epcisBody\":{\"eventList\":[{\"type\":\"ObjectEvent\",\"eventTime\":\"2020-01-01T00:00:00Z\",\"action\":\"OBSERVE\"}]}}",
+        "{\"epcisBody\":\"x\",\"epcisBody\":{\"eventList\":[]}}",
+        "{\"epcisBody\":{\"queryResults\":{\"resultsBody\":{\"eventList\":[{\"type\":\"ObjectEvent\",\"eventTime\":\"2020-01-01T00:00:00Z\",\"action\":\"ADD\",\"epcList\":[\"urn:epc:id:sgtin:4012345.011111.1\"]}]}}}}",
+        "{\"ex:ignoreFields\":[\"action\"],\"epcisBody\":{\"eventList\":[{\"type\":\"ObjectEvent\",\"eventTime\":\"2020-01-01T00:00:00Z\",\"action\":\"ADD\"}]}}",
     ] {
         let ours = epcis::hash::document_hashes_json(bad);
         match serde_json::from_str::<Value>(bad) {
