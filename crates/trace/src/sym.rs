@@ -70,6 +70,8 @@ pub(crate) struct Syms {
     /// Identifiers as events write them -> their canonical form's symbol (`gs1::normalize_id`
     /// runs once per spelling).
     ids: FxMap<Box<str>, Sym>,
+    /// CBV values as events write them -> the symbol of their bare word.
+    cbv: FxMap<Box<str>, Sym>,
     buf: String,
 }
 
@@ -98,6 +100,16 @@ impl Syms {
         let k = self.word(&buf);
         self.ids.insert(raw.into(), k);
         self.buf = buf;
+        k
+    }
+
+    /// The symbol of the bare CBV word of `raw` (`bare_cbv`), once per spelling.
+    pub(crate) fn cbv(&mut self, raw: &str) -> Sym {
+        if let Some(&k) = self.cbv.get(raw) {
+            return k;
+        }
+        let k = self.word(&crate::event::bare_cbv(raw));
+        self.cbv.insert(raw.into(), k);
         k
     }
 
