@@ -8,6 +8,8 @@
 //!
 //! [`recall::scope`] turns a forward trace into a recall scope: affected lots, serials and
 //! containers, and every holder with the quantities it received and still holds, by tier.
+//! [`recall_scope`] computes the same scope straight from the walk, without the trace's strings
+//! (what a recall needs; the walk's strings are interned, see `sym.rs`).
 //!
 //! Architecture invariant: no I/O other than the store handed in; no clock; every traversal is
 //! bounded by [`TraceOptions`].
