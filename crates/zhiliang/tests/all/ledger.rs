@@ -17,41 +17,46 @@ use serde_json::{Value, json};
 use crate::common::*;
 
 /// splitmix64: a small deterministic generator (the seed is printed, so a failure replays).
-struct Rng(u64);
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
         z ^ (z >> 31)
     }
-    fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         self.next() % n
     }
 }
 
-const CONTEXT: &str = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld";
+pub(crate) const CONTEXT: &str = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld";
 
+/// What the harness sent and what the server answered (this test's and the PostgreSQL ledger's in
+/// `pg.rs`).
 #[derive(Default)]
-struct Ledger {
+pub(crate) struct Ledger {
     /// eventID -> expected hash, for every event the harness ever sent.
-    sent: BTreeMap<String, String>,
+    pub(crate) sent: BTreeMap<String, String>,
     /// The hashes in `sent`: every sent event must differ in content (the store deduplicates by
     /// (owner, hash) by design, so two events differing only in eventID would be one event).
-    sent_hashes: BTreeSet<String>,
+    pub(crate) sent_hashes: BTreeSet<String>,
     /// eventIDs of acknowledged (202) documents.
-    acked: BTreeSet<String>,
+    pub(crate) acked: BTreeSet<String>,
     /// eventIDs of rejected (400) documents.
-    rejected: BTreeSet<String>,
-    /// Documents sent without an answer: their eventIDs.
-    unanswered: Vec<Vec<String>>,
+    pub(crate) rejected: BTreeSet<String>,
+    /// Documents sent without an answer (or, on PostgreSQL, with a 5xx while the database was
+    /// down): their eventIDs.
+    pub(crate) unanswered: Vec<Vec<String>>,
     /// Documents acknowledged.
-    acked_docs: usize,
+    pub(crate) acked_docs: usize,
+    /// 5xx answers while PostgreSQL was (or had just been) down (`pg.rs` only).
+    pub(crate) server_errors: usize,
 }
 
-fn event(id: &str, serial: u64, minute: u64) -> Value {
+pub(crate) fn event(id: &str, serial: u64, minute: u64) -> Value {
     json!({
         "type": "ObjectEvent",
         "eventID": id,
@@ -208,7 +213,7 @@ fn stored_events(addr: &str, admin: &str) -> Vec<Value> {
     }
 }
 
-fn check(addr: &str, admin: &str, ledger: &Ledger, seed: u64) {
+pub(crate) fn check(addr: &str, admin: &str, ledger: &Ledger, seed: u64) {
     let events = stored_events(addr, admin);
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     for e in &events {

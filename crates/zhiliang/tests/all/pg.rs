@@ -13,7 +13,7 @@
 //!
 //! `ZHILIANG_LEDGER_SEED` replays a ledger run; `ZHILIANG_PG_LEDGER_CYCLES` sets its cycles.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Child, ChildStdout, Command, Stdio};
@@ -25,6 +25,7 @@ use serde_json::{Value, json};
 use store_postgres::testing::TempCluster;
 
 use crate::common::{BIN, TempDir, http, run};
+use crate::ledger::{CONTEXT, Ledger, Rng, check, event};
 
 // ---------------------------------------------------------------------------------------------
 // PostgreSQL availability (the same rule as crates/store-postgres/tests/all/main.rs).
@@ -148,56 +149,9 @@ fn create_key(url: &str, org: &str, role: &str) -> String {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The ledger. Rng, Ledger, event, stored_events and check are private to ledger.rs, so they are
-// copied here; `client` differs: a 5xx answer is allowed (and counted as no answer: the commit
-// may or may not have happened) once PostgreSQL has been crashed in the cycle, never before.
-
-/// splitmix64: a small deterministic generator (the seed is printed, so a failure replays).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
-const CONTEXT: &str = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld";
-
-#[derive(Default)]
-struct Ledger {
-    /// eventID -> expected hash, for every event the harness ever sent.
-    sent: BTreeMap<String, String>,
-    /// eventIDs of acknowledged (202) documents.
-    acked: BTreeSet<String>,
-    /// eventIDs of rejected (400) documents.
-    rejected: BTreeSet<String>,
-    /// Documents sent without an answer (or with a 5xx while PostgreSQL was down): their eventIDs.
-    unanswered: Vec<Vec<String>>,
-    /// Documents acknowledged.
-    acked_docs: usize,
-    /// 5xx answers while PostgreSQL was (or had just been) down.
-    server_errors: usize,
-}
-
-fn event(id: &str, serial: u64, minute: u64) -> Value {
-    json!({
-        "type": "ObjectEvent",
-        "eventID": id,
-        "eventTime": format!("2025-01-01T{:02}:{:02}:00.000Z", (minute / 60) % 24, minute % 60),
-        "eventTimeZoneOffset": "+00:00",
-        "action": "OBSERVE",
-        "epcList": [format!("urn:epc:id:sgtin:0614141.107346.{serial}")],
-        "bizStep": "shipping",
-        "readPoint": { "id": "urn:epc:id:sgln:0614141.00001.0" }
-    })
-}
+// The ledger: `Rng`, `Ledger`, `event`, `stored_events` and `check` are ledger.rs's; `client`
+// differs: a 5xx answer is allowed (and counted as no answer: the commit may or may not have
+// happened) once PostgreSQL has been crashed in the cycle, never before.
 
 fn document(events: Vec<Value>) -> Vec<u8> {
     serde_json::to_vec(&json!({
@@ -339,21 +293,6 @@ fn client(c: ClientCtx) {
     }
 }
 
-/// Every event the server holds, as the admin sees it, following `Link` headers.
-fn stored_events(addr: &str, admin: &str) -> Vec<Value> {
-    let mut out = Vec::new();
-    let mut path = "/epcis/events?perPage=10000".to_string();
-    loop {
-        let r = http(addr, "GET", &path, Some(admin), None).unwrap();
-        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
-        out.extend(event_list(&r.json()).iter().cloned());
-        match next_link(r.header("link")) {
-            Some(p) => path = p,
-            None => return out,
-        }
-    }
-}
-
 fn event_list(body: &Value) -> &Vec<Value> {
     body["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
         .as_array()
@@ -363,43 +302,6 @@ fn event_list(body: &Value) -> &Vec<Value> {
 /// The path of a `Link: <…>; rel="next"` header.
 fn next_link(link: Option<&str>) -> Option<String> {
     link.map(|l| l[l.find('<').unwrap() + 1..l.find('>').unwrap()].to_string())
-}
-
-fn check(addr: &str, admin: &str, ledger: &Ledger, seed: u64) {
-    let events = stored_events(addr, admin);
-    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
-    for e in &events {
-        let id = e["eventID"].as_str().unwrap().to_string();
-        *seen.entry(id.clone()).or_default() += 1;
-        let want = ledger
-            .sent
-            .get(&id)
-            .unwrap_or_else(|| panic!("seed {seed}: {id} was never sent"));
-        let got = epcis::hash::event_hash(e, &json!([CONTEXT])).unwrap();
-        assert_eq!(&got, want, "seed {seed}: {id} changed");
-    }
-    for (id, n) in &seen {
-        assert_eq!(*n, 1, "seed {seed}: {id} stored {n} times");
-    }
-    for id in &ledger.acked {
-        assert!(
-            seen.contains_key(id),
-            "seed {seed}: acknowledged {id} lost ({} events listed, {} acknowledged)",
-            events.len(),
-            ledger.acked.len()
-        );
-    }
-    for id in &ledger.rejected {
-        assert!(!seen.contains_key(id), "seed {seed}: rejected {id} stored");
-    }
-    for doc in &ledger.unanswered {
-        let present = doc.iter().filter(|id| seen.contains_key(*id)).count();
-        assert!(
-            present == 0 || present == doc.len(),
-            "seed {seed}: unanswered document partly stored ({present} of {})",
-            doc.len()
-        );
-    }
 }
 
 #[test]
