@@ -1,5 +1,7 @@
-//! Phase timings of one forward trace + recall scope on an existing embedded store:
-//! `cargo run --release -p trace --example profile -- DIR LOT [LOT...]`.
+//! Timings of a forward trace, its recall scope and `trace::recall_scope` on an existing embedded
+//! store (e.g. one left by `cargo bench -p zhiliang --bench trace_recall`), for profiling:
+//! `cargo run --release -p trace --example profile -- DIR LOT [LOT...]`. `ROUNDS=N` repeats
+//! (default 5); `ONLY_SCOPE=1` times `recall_scope` alone (what `perf record` should see).
 use std::time::Instant;
 use store::{Limits, Scope};
 use trace::{Direction, TraceOptions};
