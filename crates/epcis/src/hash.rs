@@ -252,7 +252,6 @@ impl<'de> serde::Deserialize<'de> for BodyParts<'de> {
                     if k == "eventList" {
                         // The last `eventList` counts, as in a parsed `Value`.
                         list = Some(m.next_value()?);
-                        members.remove(&k);
                     } else {
                         members.insert(k, m.next_value()?);
                     }
@@ -279,7 +278,6 @@ fn raw_document_hashes(text: &str) -> Option<Result<Vec<String>, HashError>> {
         Some(c) => parse(c)?,
         None => Value::Null,
     };
-    let is_ignore = is_ignore_key;
     let mut ignore_lists = Vec::new();
     for v in doc.ignore.values() {
         ignore_lists.push(parse(v)?);
@@ -290,7 +288,7 @@ fn raw_document_hashes(text: &str) -> Option<Result<Vec<String>, HashError>> {
             if let Some(qr) = body.get("queryResults") {
                 let qr: RawMembers<'_> = serde_json::from_str(qr.get()).ok()?;
                 for (k, v) in &qr {
-                    if is_ignore(k) {
+                    if is_ignore_key(k) {
                         ignore_lists.push(parse(v)?);
                     }
                 }

@@ -43,7 +43,8 @@ pub(crate) struct CQty {
 /// An event as the walk sees it.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct CEv {
-    pub id: Box<str>,
+    /// The event ID (interned: edges are keyed by it).
+    pub id: Sym,
     pub seq: i64,
     pub time_ms: i64,
     pub owner: Sym,
@@ -260,7 +261,7 @@ impl CEv {
         let biz_location = place(&raw.biz_location, syms);
         let read_point = place(&raw.read_point, syms);
         let mut c = CEv {
-            id: row.event_id.as_str().into(),
+            id: syms.word(&row.event_id),
             seq: row.seq,
             time_ms: row.event_time_ms,
             owner: syms.word(row.owner.as_str()),
@@ -317,7 +318,7 @@ impl CEv {
                 .map(|(_, id)| syms.word(id))
         };
         let mut c = CEv {
-            id: e.id.as_str().into(),
+            id: syms.word(&e.id),
             seq: e.seq,
             time_ms: e.time_ms,
             owner: syms.word(&e.owner),

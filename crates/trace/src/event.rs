@@ -1,4 +1,7 @@
-//! The few fields of an EPCIS event that trace needs, read from the stored JSON body.
+//! The few fields of an EPCIS event that trace needs, read from the stored JSON body through a
+//! `serde_json::Value`: the reference reading. The walk reads events into its interned form
+//! (`compact.rs`), which falls back to this reading and is tested equal to it; the recall
+//! effectiveness figures read events with it.
 //!
 //! Identifiers are canonicalised with `gs1::normalize_id`, so an EPC URN and the matching GS1
 //! Digital Link are the same object. CBV words are reduced to their bare form (`shipping`), whatever
@@ -196,123 +199,12 @@ impl Ev {
         })
     }
 
-    pub fn is_transformation(&self) -> bool {
-        self.event_type == "TransformationEvent"
-    }
-
-    pub fn is_aggregation(&self) -> bool {
-        self.event_type == "AggregationEvent"
-    }
-
     pub fn action_is(&self, a: &str) -> bool {
         self.action.as_deref() == Some(a)
-    }
-
-    /// Children in both forms (instances and classes).
-    pub fn all_children(&self) -> impl Iterator<Item = &str> {
-        self.children
-            .iter()
-            .map(String::as_str)
-            .chain(self.child_quantities.iter().map(|q| q.class.as_str()))
-    }
-
-    pub fn all_inputs(&self) -> impl Iterator<Item = &str> {
-        self.inputs
-            .iter()
-            .map(String::as_str)
-            .chain(self.input_quantities.iter().map(|q| q.class.as_str()))
-    }
-
-    pub fn all_outputs(&self) -> impl Iterator<Item = &str> {
-        self.outputs
-            .iter()
-            .map(String::as_str)
-            .chain(self.output_quantities.iter().map(|q| q.class.as_str()))
-    }
-
-    /// Every identifier the event names in any role (including ILMD lots): what
-    /// [`Ev::touches`] answers yes for. May repeat an identifier.
-    pub fn touched(&self) -> impl Iterator<Item = &str> {
-        self.epcs
-            .iter()
-            .map(String::as_str)
-            .chain(self.parent.as_deref())
-            .chain(self.all_children())
-            .chain(self.all_inputs())
-            .chain(self.all_outputs())
-            .chain(self.quantities.iter().map(|q| q.class.as_str()))
-            .chain(self.ilmd_lots.iter().map(|(_, l)| l.as_str()))
-    }
-
-    /// Whether `id` appears in the event in any role (including as an ILMD lot).
-    pub fn touches(&self, id: &str) -> bool {
-        self.epcs.iter().any(|x| x == id)
-            || self.parent.as_deref() == Some(id)
-            || self.all_children().any(|x| x == id)
-            || self.all_inputs().any(|x| x == id)
-            || self.all_outputs().any(|x| x == id)
-            || self.quantities.iter().any(|q| q.class == id)
-            || self.ilmd_lots.iter().any(|(_, l)| l == id)
-    }
-
-    /// Whether this aggregation DELETE removes `child` from its parent (it lists the child, or it
-    /// lists no children at all, which removes the whole aggregation).
-    pub fn removes(&self, child: &str) -> bool {
-        self.is_aggregation()
-            && self.action_is("DELETE")
-            && (self.all_children().next().is_none() || self.all_children().any(|c| c == child))
-    }
-
-    /// The quantity this event states for `id` (class quantities; 1 for a listed instance).
-    pub fn quantity_of(&self, id: &str) -> Option<(f64, Option<String>)> {
-        let lists = [
-            &self.quantities,
-            &self.child_quantities,
-            &self.input_quantities,
-            &self.output_quantities,
-        ];
-        for list in lists {
-            if let Some(q) = list.iter().find(|q| q.class == id) {
-                return q.quantity.map(|n| (n, q.uom.clone()));
-            }
-        }
-        let listed = self
-            .epcs
-            .iter()
-            .chain(&self.children)
-            .chain(&self.inputs)
-            .chain(&self.outputs);
-        if listed.into_iter().any(|x| x == id) {
-            return Some((1.0, None));
-        }
-        None
-    }
-
-    /// How the event names `id` (see `CustodyStep::role`).
-    pub fn role_of(&self, id: &str) -> &'static str {
-        if self.all_inputs().any(|x| x == id) {
-            "input"
-        } else if self.all_outputs().any(|x| x == id) {
-            "output"
-        } else if self.parent.as_deref() == Some(id) {
-            "parent"
-        } else if self.all_children().any(|x| x == id) {
-            "child"
-        } else if self.ilmd_lots.iter().any(|(_, l)| l == id) {
-            "lot"
-        } else {
-            "object"
-        }
     }
 
     /// Where the event happened: `bizLocation`, else `readPoint`.
     pub fn location(&self) -> Option<&str> {
         self.biz_location.as_deref().or(self.read_point.as_deref())
-    }
-
-    pub fn party(list: &[(String, String)]) -> Option<&str> {
-        list.iter()
-            .find(|(t, _)| t == "owning_party")
-            .map(|(_, id)| id.as_str())
     }
 }

@@ -90,8 +90,6 @@ struct Walk<'a> {
     hi: i64,
     syms: Syms,
     events: Vec<CEv>,
-    /// The interned event ID of each event (edges are keyed by it).
-    event_ids: Vec<Sym>,
     by_seq: FxMap<i64, u32>,
     fetched_rows: usize,
     /// Indices into `events` of every event naming an identifier (all times), in time order.
@@ -170,7 +168,6 @@ pub(crate) fn walk(
         hi,
         syms: Syms::default(),
         events: Vec::new(),
-        event_ids: Vec::new(),
         by_seq: FxMap::default(),
         fetched_rows: 0,
         loaded: FxMap::default(),
@@ -276,16 +273,15 @@ impl Walk<'_> {
         // had been fetched after the one before (rows past it are dropped unread), so the answer
         // does not depend on the number of lanes.
         std::thread::scope(|s| -> Result<(), TraceError> {
-            // The first wave on this thread (most walks' batches fit in one wave).
-            let mut first = (self.fetched_rows < self.opts.events_max)
-                .then(|| fetch_wave(store, scope, &names[0]));
-            let mut next = None;
+            let mut next: Option<std::thread::ScopedJoinHandle<'_, _>> = None;
             for (k, wave) in waves.iter().enumerate() {
-                let fetched = match first.take() {
-                    Some(f) => Some(f),
-                    None => next.take().map(|h: std::thread::ScopedJoinHandle<'_, _>| {
-                        h.join().expect("a fetch thread panicked")
-                    }),
+                let fetched = if k == 0 {
+                    // The first wave on this thread (most walks' batches fit in one wave).
+                    (self.fetched_rows < self.opts.events_max)
+                        .then(|| fetch_wave(store, scope, &names[0]))
+                } else {
+                    next.take()
+                        .map(|h| h.join().expect("a fetch thread panicked"))
                 };
                 if k + 1 < waves.len() && self.fetched_rows < self.opts.events_max {
                     let n = &names[k + 1];
@@ -326,7 +322,6 @@ impl Walk<'_> {
                     let seq = row.seq;
                     let ev = CEv::parse(row, &mut self.syms)?;
                     let i = self.events.len() as u32;
-                    self.event_ids.push(self.syms.word(&ev.id));
                     self.events.push(ev);
                     self.by_seq.insert(seq, i);
                     i
@@ -424,7 +419,7 @@ impl Walk<'_> {
                     for &(to, kind, event, lo, hi, inside) in &todo {
                         if self.reach(to, depth, lo, hi) {
                             self.links.insert(
-                                (id, to, self.event_ids[event as usize]),
+                                (id, to, self.events[event as usize].id),
                                 Link {
                                     kind,
                                     event,
@@ -688,7 +683,7 @@ impl Walked {
                     from: self.name(from).to_string(),
                     to: self.name(to).to_string(),
                     kind: l.kind,
-                    event_id: ev.id.to_string(),
+                    event_id: self.name(ev.id).to_string(),
                     time_ms: ev.time_ms,
                     inside_from_ms: l.inside.map(|(a, _)| a),
                     inside_until_ms: l.inside.and_then(|(_, b)| (b != i64::MAX).then_some(b)),
@@ -710,7 +705,7 @@ impl Walked {
                 until_ms: (hi != i64::MAX).then_some(hi),
                 events: own
                     .iter()
-                    .map(|&i| self.events[i as usize].id.to_string())
+                    .map(|&i| self.name(self.events[i as usize].id).to_string())
                     .collect(),
                 last_seen_ms: steps.last().map(|s| s.time_ms),
                 last_holder: steps.last().map(|s| s.holder.clone()),
@@ -740,7 +735,7 @@ impl Walked {
         let mut seen = BTreeSet::new();
         let events = all
             .into_iter()
-            .map(|(_, _, i)| &*self.events[i as usize].id)
+            .map(|(_, _, i)| self.name(self.events[i as usize].id))
             .filter(|id| seen.insert(*id))
             .map(str::to_string)
             .collect();
@@ -761,7 +756,7 @@ impl Walked {
     fn step(&self, e: &CEv, id: Sym, via: Option<Sym>) -> CustodyStep {
         CustodyStep {
             time_ms: e.time_ms,
-            event_id: e.id.to_string(),
+            event_id: self.name(e.id).to_string(),
             biz_step: self.opt(e.biz_step),
             disposition: self.opt(e.disposition),
             holder: self.name(e.owner).to_string(),
