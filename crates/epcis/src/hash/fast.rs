@@ -241,8 +241,14 @@ impl<'n> Fast<'n, '_> {
         }
     }
 
-    /// `epcList` and the other lists of EPCs: the name, then `epc=…` of each entry, sorted.
-    fn epc_list<J: Json<'n>>(&mut self, name: &str, v: J) -> Step {
+    /// A list field written as a sort group: the name, then what `entry` writes for each entry
+    /// (each pushing its byte range), sorted; nothing at all if no entry writes anything.
+    fn sorted_list<J: Json<'n>>(
+        &mut self,
+        name: &str,
+        v: J,
+        mut entry: impl FnMut(&mut Self, J) -> Step,
+    ) -> Step {
         let Some(items) = v.items() else {
             return Err(Bail);
         };
@@ -254,16 +260,7 @@ impl<'n> Fast<'n, '_> {
         let start = self.leaf.out.len();
         let base = self.stack.len();
         for item in items {
-            if item.is_null() {
-                continue;
-            }
-            self.count(2)?;
-            let text = Self::scalar(item)?;
-            let s = self.leaf.out.len();
-            self.leaf_field("epc", text, Voc::None, false);
-            if self.leaf.out.len() > s {
-                self.stack.push((s, self.leaf.out.len()));
-            }
+            entry(self, item)?;
         }
         self.sort(start, base);
         if self.leaf.out.len() == start {
@@ -272,27 +269,34 @@ impl<'n> Fast<'n, '_> {
         Ok(())
     }
 
+    /// `epcList` and the other lists of EPCs: the name, then `epc=…` of each entry, sorted.
+    fn epc_list<J: Json<'n>>(&mut self, name: &str, v: J) -> Step {
+        self.sorted_list(name, v, |this, item| {
+            if item.is_null() {
+                return Ok(());
+            }
+            this.count(2)?;
+            let text = Self::scalar(item)?;
+            let s = this.leaf.out.len();
+            this.leaf_field("epc", text, Voc::None, false);
+            if this.leaf.out.len() > s {
+                this.stack.push((s, this.leaf.out.len()));
+            }
+            Ok(())
+        })
+    }
+
     /// `quantityList` and the other lists of quantities: the name, then each
     /// `quantityElementepcClass=…quantity=…uom=…`, sorted.
     fn quantity_list<J: Json<'n>>(&mut self, name: &str, v: J) -> Step {
-        let Some(items) = v.items() else {
-            return Err(Bail);
-        };
-        if items.clone().next().is_none() {
-            return Ok(());
-        }
-        let p = self.leaf.out.len();
-        self.leaf.out.push_str(name);
-        let start = self.leaf.out.len();
-        let base = self.stack.len();
-        for item in items {
+        self.sorted_list(name, v, |this, item| {
             let Some(q) = item.members() else {
                 if item.is_null() {
-                    continue;
+                    return Ok(());
                 }
                 return Err(Bail);
             };
-            self.count(2)?;
+            this.count(2)?;
             let mut fields: [Option<J>; 3] = [None; 3];
             for (k, x) in q {
                 if x.is_null() || (ignored_key(k) && k != "#text") {
@@ -303,27 +307,23 @@ impl<'n> Fast<'n, '_> {
                 };
                 fields[f] = Some(x);
             }
-            let s = self.leaf.out.len();
-            self.leaf.out.push_str("quantityElement");
-            let after = self.leaf.out.len();
+            let s = this.leaf.out.len();
+            this.leaf.out.push_str("quantityElement");
+            let after = this.leaf.out.len();
             for (f, x) in QUANTITY_FIELDS.into_iter().zip(fields) {
                 if let Some(x) = x {
-                    self.count(3)?;
+                    this.count(3)?;
                     let text = Self::scalar(x)?;
-                    self.leaf_field(f, text, Voc::None, false);
+                    this.leaf_field(f, text, Voc::None, false);
                 }
             }
-            if self.leaf.out.len() == after {
-                self.leaf.out.truncate(s);
+            if this.leaf.out.len() == after {
+                this.leaf.out.truncate(s);
             } else {
-                self.stack.push((s, self.leaf.out.len()));
+                this.stack.push((s, this.leaf.out.len()));
             }
-        }
-        self.sort(start, base);
-        if self.leaf.out.len() == start {
-            self.leaf.out.truncate(p);
-        }
-        Ok(())
+            Ok(())
+        })
     }
 
     /// `readPoint` / `bizLocation`: `readPointid=…`.
